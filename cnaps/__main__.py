@@ -1,0 +1,3 @@
+from cnaps.cli import main
+
+main()

