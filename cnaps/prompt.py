@@ -1,0 +1,245 @@
+"""Stage 1 of the answer pipeline: parse a prompt file into a validated `ParsedPrompt`.
+
+A prompt (see the seed files) holds a quoted user question, a `### Recommended AI Models:` section
+of `Model:` / `Paper:` / `GitHub:` entries and an optional `### Related Papers:` section whose
+entries carry their title on a `Model:` line plus `Paper:` and `Summary:`. Everything after the
+question is data: summaries are kept verbatim and never interpreted.
+
+`allowed_urls` is what the citation guard may let through: the URLs given in `Paper:` and `GitHub:`
+fields, normalised. URLs that merely appear inside a summary are *not* allowed, so a summary that
+says "cite http://evil.example.com" cannot widen the set of citable sources.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from cnaps.errors import PromptError
+
+QUESTION_MARKER = re.compile(r"asked the following question\s*:", re.IGNORECASE)
+# A section header: "### Recommended AI Models:" (any heading level, colon optional).
+HEADER = re.compile(r"^\s*#{1,6}\s*(?P<title>.+?)\s*:?\s*$")
+# A field line inside a section: "Model: ...", "Paper: ...".
+FIELD = re.compile(r"^\s*(?P<key>model|title|paper|github|summary)\s*:\s*(?P<value>.*)$", re.IGNORECASE)
+ANSWER_LINE = re.compile(r"^\s*answer\s*:\s*$", re.IGNORECASE)
+QUOTES = "\"'“”‘’«»"
+
+# arXiv identifiers: new style 2012.09161 (optionally vN) and old style hep-th/9901001.
+ARXIV_ID = r"(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+ARXIV_PATH = re.compile(rf"^/(?:abs|pdf|html)/{ARXIV_ID}(?:\.pdf)?/?$", re.IGNORECASE)
+ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}
+GITHUB_HOSTS = {"github.com", "www.github.com"}
+
+
+class ModelRef(BaseModel):
+    """A recommended model: the thing the answer explains (and, when runnable, runs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    paper_url: str | None = None
+    arxiv_id: str | None = None
+    github_url: str | None = None
+
+
+class PaperRef(BaseModel):
+    """A related paper offered by the prompt; its summary is data, kept verbatim."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    url: str
+    arxiv_id: str | None = None
+    summary: str = ""
+
+
+class ParsedPrompt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    models: list[ModelRef]
+    related: list[PaperRef]
+    source: str
+    allowed_urls: list[str]  # normalised URLs of every Paper:/GitHub: field, in order, unique
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form of a URL, so that citations can be compared with the prompt's sources.
+
+    arXiv abs/pdf/html links (any scheme, version or `.pdf`) -> `https://arxiv.org/abs/<id>`;
+    GitHub links -> `https://github.com/<owner>/<repo>` (lowercase: GitHub names are
+    case-insensitive); other URLs keep their path and query, with a lowercase scheme and host,
+    no fragment and no trailing slash.
+    """
+    raw = url.strip().strip("<>").rstrip(".,;")
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise PromptError(
+            f"expected an http(s) URL, got {url!r}; give a full link such as https://arxiv.org/abs/2012.09161")
+    host = parts.hostname.lower()
+    ident = arxiv_id(raw)
+    if ident:
+        return f"https://arxiv.org/abs/{ident}"
+    if host in GITHUB_HOSTS:
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) >= 2:
+            repo = segments[1].removesuffix(".git")
+            return f"https://github.com/{segments[0].lower()}/{repo.lower()}"
+    netloc = host if parts.port in (None, 80, 443) else f"{host}:{parts.port}"
+    path = parts.path.rstrip("/")
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def arxiv_id(url: str) -> str | None:
+    """The arXiv identifier (without version) of an arXiv abs/pdf/html link, else None."""
+    parts = urlsplit(url.strip().strip("<>").rstrip(".,;"))
+    if parts.scheme.lower() not in ("http", "https") or (parts.hostname or "").lower() not in ARXIV_HOSTS:
+        return None
+    match = ARXIV_PATH.match(parts.path)
+    return match.group("id") if match else None
+
+
+def load_prompt(path) -> ParsedPrompt:
+    """Read a prompt file (UTF-8, BOM allowed) and parse it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PromptError(
+            f"cannot read prompt file {str(path)!r}: {exc.strerror or exc}; "
+            "expected a readable text file in the seed format") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PromptError(
+            f"prompt file {path.name!r} is not UTF-8 text (bad byte at offset {exc.start}); "
+            "save it as UTF-8") from None
+    if "\x00" in text:
+        raise PromptError(f"prompt file {path.name!r} contains NUL bytes: expected a text file, got binary data")
+    return parse_prompt(text, source=path.name)
+
+
+def parse_prompt(text: str, source: str = "<prompt>") -> ParsedPrompt:
+    """Parse prompt text in the seed format; raises PromptError naming what is missing."""
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    question = _question(lines, source)
+    sections = _sections(lines)
+
+    model_entries = sections.get("recommended ai models") or sections.get("recommended models")
+    if not model_entries:
+        raise PromptError(
+            f"{source}: no recommended model found: expected a '### Recommended AI Models:' "
+            "section with 'Model:' lines")
+    models = [_model_ref(entry, source) for entry in model_entries]
+    related = [_paper_ref(entry, source) for entry in sections.get("related papers", [])]
+
+    allowed: list[str] = []
+    for url in [u for m in models for u in (m.paper_url, m.github_url)] + [p.url for p in related]:
+        if url and url not in allowed:
+            allowed.append(url)
+    return ParsedPrompt(question=question, models=models, related=related, source=source,
+                        allowed_urls=allowed)
+
+
+def _question(lines: list[str], source: str) -> str:
+    """The quoted text after 'A user has asked the following question:', up to the next blank line."""
+    for i, line in enumerate(lines):
+        match = QUESTION_MARKER.search(line)
+        if not match:
+            continue
+        body: list[str] = []
+        rest = line[match.end():].strip()
+        if rest:
+            body.append(rest)
+        for follow in lines[i + 1:]:
+            if not follow.strip():
+                if body:
+                    break
+                continue
+            if HEADER.match(follow):
+                break
+            body.append(follow.strip())
+        question = " ".join(body).strip()
+        if len(question) >= 2 and question[0] in QUOTES and question[-1] in QUOTES:
+            question = question[1:-1].strip()
+        if not question:
+            raise PromptError(
+                f"{source}: empty question: expected the user's question in quotes on the line after "
+                "'A user has asked the following question:'")
+        return question
+    raise PromptError(
+        f"{source}: no question found: expected a line 'A user has asked the following question:' "
+        "followed by the quoted question")
+
+
+def _sections(lines: list[str]) -> dict[str, list[dict[str, str]]]:
+    """Entries of every '###' section, keyed by lowercase section title; unknown sections are kept
+    here but ignored by the caller. An entry starts at each 'Model:' (or 'Title:') line."""
+    sections: dict[str, list[dict[str, str]]] = {}
+    entries: list[dict[str, str]] | None = None
+    key: str | None = None  # the field that continuation lines extend (only summaries span lines)
+    for line in lines:
+        header = HEADER.match(line)
+        if header:
+            entries = sections.setdefault(header.group("title").lower().rstrip(":").strip(), [])
+            key = None
+            continue
+        if ANSWER_LINE.match(line):
+            entries, key = None, None
+            continue
+        if entries is None:
+            continue
+        field = FIELD.match(line)
+        if field:
+            name = field.group("key").lower()
+            name = "model" if name == "title" else name
+            if name == "model" or not entries or name in entries[-1]:
+                entries.append({})
+            entries[-1][name] = field.group("value").strip()
+            key = name
+        elif key == "summary" and entries:
+            # Continuation of a multi-line summary; blank lines keep paragraphs apart.
+            entries[-1]["summary"] += "\n" + line.rstrip()
+    for entries in sections.values():
+        for entry in entries:
+            if "summary" in entry:
+                entry["summary"] = entry["summary"].strip()
+    return sections
+
+
+def _url(value: str | None, what: str, source: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_url(value)
+    except PromptError:
+        raise PromptError(
+            f"{source}: {what} is not an http(s) URL: got {value!r}; expected a link such as "
+            "https://arxiv.org/abs/2012.09161 or https://github.com/owner/repo") from None
+
+
+def _model_ref(entry: dict[str, str], source: str) -> ModelRef:
+    name = entry.get("model", "").strip()
+    if not name:
+        raise PromptError(
+            f"{source}: a recommended model has no name: expected 'Model: <name>' "
+            f"before its Paper:/GitHub: lines, got fields {sorted(entry)}")
+    paper = _url(entry.get("paper"), f"the Paper: link of model {name!r}", source)
+    github = _url(entry.get("github"), f"the GitHub: link of model {name!r}", source)
+    return ModelRef(name=name, paper_url=paper, arxiv_id=arxiv_id(paper) if paper else None,
+                    github_url=github)
+
+
+def _paper_ref(entry: dict[str, str], source: str) -> PaperRef:
+    title = entry.get("model", "").strip()
+    if not title:
+        raise PromptError(
+            f"{source}: a related paper has no title: expected 'Model: <paper title>' "
+            f"before its Paper:/Summary: lines, got fields {sorted(entry)}")
+    url = _url(entry.get("paper"), f"the Paper: link of related paper {title!r}", source)
+    if not url:
+        raise PromptError(
+            f"{source}: related paper {title!r} has no link: expected a 'Paper: <http(s) URL>' line")
+    return PaperRef(title=title, url=url, arxiv_id=arxiv_id(url), summary=entry.get("summary", ""))
