@@ -1,0 +1,224 @@
+"""The catalog: what cnaps knows about tasks, model families and papers (stage 2 of the pipeline).
+
+The data lives in TOML files under `catalog/` (tasks.toml, models.toml, papers.toml) so it can be
+read and reviewed without reading code; this module validates it into pydantic models and
+cross-checks it (every family's task exists, runnable families name weights, patterns compile).
+Metadata fetched from arXiv and GitHub by `cnaps catalog refresh` (see `cnaps.catalog_refresh`)
+is cached as JSON under `catalog/cache/` and merged in when present; nothing needs it.
+
+Like timm's pretrained configs, each model family carries its task, weights name, papers and code
+URL; `match_model` maps a prompt's model name (e.g. `SISR-Any-LIIF-RDN`) to a family.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cnaps.errors import ConfigError
+
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
+UNKNOWN_TASK = "unknown"
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    description: str
+    core: list[str] = Field(description="phrases that name the task itself (strong evidence)")
+    keywords: list[str] = Field(description="vocabulary that often comes with the task (weak evidence)")
+    related_tasks: list[str] = Field(default_factory=list,
+                                     description="tasks whose vocabulary also makes a paper relevant")
+    examples: list[str] = Field(description="ways people ask for the task without naming it")
+
+
+class ModelFamily(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    task: str
+    description: str
+    patterns: list[str] = Field(description="regular expressions matched against the whole model name, any case")
+    runnable: bool = Field(description="whether cnaps can run this family itself")
+    weights: str | None = Field(default=None, description="cnaps weights name (cnaps.sr.weights) when runnable")
+    papers: list[str] = Field(default_factory=list, description="arXiv ids of the family's papers")
+    github: str | None = None
+
+    def matches(self, name: str) -> bool:
+        return any(re.fullmatch(p, name.strip(), re.IGNORECASE) for p in self.patterns)
+
+
+class Fact(BaseModel):
+    """One statement an answer may make, with where it comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    text: str
+    source: str
+
+
+class Paper(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    arxiv_id: str
+    title: str
+    short_name: str
+    authors: list[str]
+    venue: str
+    url: str
+    github: str | None = None
+    code_license: str | None = None
+    facts: list[Fact]
+
+
+class PaperMeta(BaseModel):
+    """arXiv metadata cached by `cnaps catalog refresh`."""
+
+    model_config = ConfigDict(extra="forbid")
+    arxiv_id: str
+    title: str
+    authors: list[str]
+    published: str  # ISO date
+    primary_category: str
+    fetched_at: str
+
+
+class RepoMeta(BaseModel):
+    """GitHub repository metadata cached by `cnaps catalog refresh`."""
+
+    model_config = ConfigDict(extra="forbid")
+    repo: str  # owner/name, lowercase
+    description: str | None
+    stars: int
+    license: str | None  # SPDX id
+    default_branch: str
+    etag: str | None = None
+    fetched_at: str
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tasks: list[Task]
+    models: list[ModelFamily]
+    papers: list[Paper]
+    paper_meta: dict[str, PaperMeta] = Field(default_factory=dict)
+    repo_meta: dict[str, RepoMeta] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalog:
+        task_ids = [t.id for t in self.tasks]
+        problems = []
+        if UNKNOWN_TASK not in task_ids:
+            problems.append(f"no {UNKNOWN_TASK!r} task")
+        for kind, ids in (("task", task_ids), ("model", [m.id for m in self.models]),
+                          ("paper", [p.arxiv_id for p in self.papers])):
+            problems += [f"duplicate {kind} id {i!r}" for i in sorted(set(ids)) if ids.count(i) > 1]
+        paper_ids = {p.arxiv_id for p in self.papers}
+        for task in self.tasks:
+            problems += [f"task {task.id!r}: unknown related task {r!r}" for r in task.related_tasks
+                         if r not in task_ids]
+        for m in self.models:
+            if m.task not in task_ids:
+                problems.append(f"model {m.id!r}: unknown task {m.task!r} (known: {', '.join(task_ids)})")
+            if m.runnable != (m.weights is not None):
+                problems.append(f"model {m.id!r}: runnable families need weights, others none")
+            problems += [f"model {m.id!r}: unknown paper {p!r}" for p in m.papers if p not in paper_ids]
+            for pattern in m.patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(f"model {m.id!r}: bad pattern {pattern!r} ({exc})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def task(self, task_id: str) -> Task:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise ConfigError(f"unknown task {task_id!r}; expected one of: {', '.join(t.id for t in self.tasks)}")
+
+    def match_model(self, name: str) -> ModelFamily | None:
+        """The first family (in file order) whose patterns match the whole name, else None."""
+        return next((m for m in self.models if m.matches(name)), None)
+
+    def paper(self, arxiv_id: str) -> Paper | None:
+        return next((p for p in self.papers if p.arxiv_id == arxiv_id), None)
+
+    def arxiv_ids(self) -> list[str]:
+        return [p.arxiv_id for p in self.papers]
+
+    def github_repos(self) -> list[str]:
+        """owner/name of every GitHub repository the catalog links to, in order, unique."""
+        repos: list[str] = []
+        for url in [m.github for m in self.models] + [p.github for p in self.papers]:
+            repo = github_repo(url) if url else None
+            if repo and repo not in repos:
+                repos.append(repo)
+        return repos
+
+
+def github_repo(url: str) -> str | None:
+    """`owner/name` (lowercase) of a GitHub URL, else None."""
+    match = re.match(r"^https?://(?:www\.)?github\.com/([^/\s]+)/([^/\s#?]+)", url.strip(), re.IGNORECASE)
+    if not match:
+        return None
+    return f"{match.group(1)}/{match.group(2).removesuffix('.git')}".lower()
+
+
+def catalog_dir() -> Path:
+    """`$CNAPS_CATALOG_DIR` if set, else the `catalog/` folder of the source tree."""
+    return Path(os.environ.get("CNAPS_CATALOG_DIR") or CATALOG_DIR)
+
+
+def cache_dir(directory: Path | None = None) -> Path:
+    """`$CNAPS_CATALOG_CACHE` if set, else `<catalog>/cache`."""
+    env = os.environ.get("CNAPS_CATALOG_CACHE")
+    return Path(env) if env else (directory or catalog_dir()) / "cache"
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"catalog file {path} is missing; expected tasks.toml, models.toml and "
+                          "papers.toml in the catalog folder (set CNAPS_CATALOG_DIR to use another)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"catalog file {path} is not valid TOML: {exc}; fix that line") from None
+
+
+def _read_cache(path: Path, model: type[BaseModel]) -> dict:
+    """Cached metadata keyed by id; an unreadable cache is reported, never silently dropped."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {key: model.model_validate(value) for key, value in raw.items()}
+    except (json.JSONDecodeError, ValidationError, AttributeError) as exc:
+        raise ConfigError(f"catalog cache {path} is corrupt ({str(exc).splitlines()[0]}); "
+                          "delete it and run `cnaps catalog refresh`") from None
+
+
+def load_catalog(directory: Path | str | None = None, cache: Path | str | None = None) -> Catalog:
+    """Load and validate the catalog, merging cached metadata when the cache exists."""
+    directory = Path(directory) if directory else catalog_dir()
+    cache = Path(cache) if cache else cache_dir(directory)
+    data = {
+        "tasks": _read_toml(directory / "tasks.toml").get("task", []),
+        "models": _read_toml(directory / "models.toml").get("model", []),
+        "papers": _read_toml(directory / "papers.toml").get("paper", []),
+        "paper_meta": _read_cache(cache / "arxiv.json", PaperMeta),
+        "repo_meta": _read_cache(cache / "github.json", RepoMeta),
+    }
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid catalog in {directory}: {where}: {first['msg']} "
+                          f"({exc.error_count()} problem(s)); fix the TOML files") from None

@@ -1,0 +1,47 @@
+"""Word-stem phrase matching shared by the classifier and the relevance judge.
+
+Both stages compare free text (a question, a paper summary) with the catalog's phrases. Matching
+on crude word stems makes "enlarged", "enlarging" and "enlarge" one word and "super-resolution"
+the same as "super resolution", without a language model, so results are deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+SUFFIXES = ("ing", "ly", "ed", "est", "er", "es", "s", "y", "e")
+
+
+def stem(word: str) -> str:
+    """A crude stem: strip one common suffix, then a doubled final consonant (bigger -> big)."""
+    word = word.lower()
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+                word = word[:-1]
+            break
+    return word
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(stem, start, end) of every word of `text`, positions in the original string."""
+    lowered = text.lower().replace("×", "x")
+    return [(stem(m.group()), m.start(), m.end()) for m in WORD.finditer(lowered)]
+
+
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    return tuple(s for s, _, _ in tokens(phrase))
+
+
+def find_phrase(phrase: str, text_tokens: list[tuple[str, int, int]]) -> tuple[int, int] | None:
+    """(start, end) character span of the first occurrence of `phrase` in the tokenised text."""
+    want = phrase_stems(phrase)
+    if not want:
+        return None
+    n = len(want)
+    for i in range(len(text_tokens) - n + 1):
+        if all(text_tokens[i + k][0] == want[k] for k in range(n)):
+            return text_tokens[i][1], text_tokens[i + n - 1][2]
+    return None
