@@ -1,0 +1,165 @@
+"""Stage 3 of the answer pipeline: which task the user is performing, and what they ask for.
+
+`classify` weighs two kinds of evidence, both lexical and deterministic:
+- the recommended models: a name that matches a catalog family (`SISR-Any-LIIF-RDN` -> LIIF-RDN)
+  says what the workflow does, and counts most;
+- the question (and unrecognised model names): the catalog's task phrases, matched on word stems,
+  so "I enlarged a small photo 8x" reads as super-resolution without ever saying so.
+Every point of score is kept as a line of evidence quoting the text it came from.
+
+`extract_request` reads the scale factors (8x, x4, "by a factor of 12", "double") and the input
+degradations (noise, JPEG, blur) from the question; image sizes such as 1920x1080 are not scales.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cnaps.catalog import UNKNOWN_TASK, Catalog, Task
+from cnaps.lexicon import find_phrase, tokens
+from cnaps.prompt import ParsedPrompt
+
+CORE_WEIGHT = 3.0  # a phrase that names the task
+KEYWORD_WEIGHT = 1.0  # vocabulary that comes with the task
+MODEL_WEIGHT = 10.0  # a recommended model of a known family: what the workflow actually does
+SCALE_WEIGHT = 2.0  # a magnification factor in the question points to super-resolution
+MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
+SCALE_TASK = "arbitrary-scale-super-resolution"
+
+Degradation = Literal["noise", "jpeg", "blur"]
+DEGRADATION_PHRASES: dict[str, list[str]] = {
+    "noise": ["noise", "noisy", "grain", "grainy", "denoise", "speckle"],
+    "jpeg": ["jpeg", "jpg", "compression", "compressed", "compress", "artifact", "artefact", "blocky"],
+    "blur": ["blur", "blurry", "blurred", "out of focus", "defocus", "defocused"],
+}
+
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "sixteen": 16, "twenty": 20}
+NUM = r"(\d+(?:\.\d+)?|" + "|".join(NUMBER_WORDS) + r")"
+MULTIPLIER_WORDS = {"double": 2, "doubled": 2, "doubling": 2, "twice": 2, "triple": 3, "tripled": 3,
+                    "tripling": 3, "thrice": 3, "quadruple": 4, "quadrupled": 4, "quadrupling": 4}
+# Sizes (200x200, 1920 x 1080, 48x48px) are blanked out before looking for scales; "2x 3x" is not
+# a size because the second number carries its own "x".
+SIZE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?(?!\s*x\b|\.\d|\d)")
+SCALE_PATTERNS = [
+    re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?x(?![a-z0-9])"),  # 8x, 1.5x, 8×
+    re.compile(r"(?<![\w.])x\s?(\d+(?:\.\d+)?)(?!\w|\.\d)"),  # x4, ×3.5
+    re.compile(rf"\b(?:factor|magnification|scale)\s+(?:of\s+)?(?:x\s?)?{NUM}\b(?!\s*%)"),  # factor of 12
+    re.compile(rf"\b{NUM}\s+times\s+(?:bigger|larger|the\s+size|the\s+resolution|as\s+(?:big|large)|"
+               r"higher|magnif|zoom)"),  # eight times larger
+    re.compile(rf"\b(?:upscal|enlarg|magnif|zoom|upsampl|resiz|scal)\w*\s+(?:\w+\s+){{0,3}}?by\s+"
+               rf"(?:a\s+)?{NUM}\b(?!\s*(?:%|px|pixel|percent))"),  # enlarge it by 3
+    re.compile(r"\b(" + "|".join(MULTIPLIER_WORDS) + r")\b(?![\s-]*(?:check|click|tap))"),
+]
+
+
+class Classification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_id: str
+    task_name: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: list[str]
+
+
+class Request(BaseModel):
+    """What the question asks of the model: magnification factors and input degradations."""
+
+    model_config = ConfigDict(extra="forbid")
+    scales: list[float]
+    degradations: list[Degradation]
+
+
+def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]:
+    """Score of `text` for one task and one evidence line per matched phrase."""
+    text_tokens = tokens(text)
+    score, evidence, seen = 0.0, [], set()
+    for weight, kind, phrases in ((CORE_WEIGHT, "names", task.core), (KEYWORD_WEIGHT, "has", task.keywords)):
+        for phrase in phrases:
+            span = find_phrase(phrase, text_tokens)
+            if span and span not in seen:  # "grain" and "grainy" are one word: count it once
+                seen.add(span)
+                score += weight
+                quoted = text[span[0]:span[1]]
+                evidence.append(f'{where} {kind} "{quoted}" ({"task phrase" if kind == "names" else "keyword"}'
+                                f" of {task.id}, +{weight:g})")
+    return score, evidence
+
+
+def classify(prompt: ParsedPrompt, catalog: Catalog) -> Classification:
+    """The task the prompt's user is performing, with a confidence and the evidence for it."""
+    scores = {t.id: 0.0 for t in catalog.tasks}
+    text_scores = dict(scores)
+    evidence: dict[str, list[str]] = {t.id: [] for t in catalog.tasks}
+
+    for model in prompt.models:
+        family = catalog.match_model(model.name)
+        if family:
+            scores[family.task] += MODEL_WEIGHT
+            evidence[family.task].append(
+                f'model "{model.name}" is catalog family {family.name} ({family.task}, +{MODEL_WEIGHT:g})')
+        else:
+            for task in catalog.tasks:
+                s, ev = _phrase_scores(model.name.replace("-", " "), task, f'model name "{model.name}"')
+                scores[task.id] += s
+                evidence[task.id] += ev
+
+    for task in catalog.tasks:
+        s, ev = _phrase_scores(prompt.question, task, "question")
+        scores[task.id] += s
+        text_scores[task.id] += s
+        evidence[task.id] += ev
+
+    request = extract_request(prompt.question)
+    if request.scales and SCALE_TASK in scores:
+        asked = ", ".join(f"{s:g}x" for s in request.scales)
+        scores[SCALE_TASK] += SCALE_WEIGHT
+        text_scores[SCALE_TASK] += SCALE_WEIGHT
+        evidence[SCALE_TASK].append(f"question asks for a magnification factor ({asked}, +{SCALE_WEIGHT:g})")
+
+    ranked = sorted(catalog.tasks, key=lambda t: -scores[t.id])  # stable: ties keep catalog order
+    best, runner_up = ranked[0], ranked[1]
+    if scores[best.id] < MIN_SCORE:
+        unknown = catalog.task(UNKNOWN_TASK)
+        note = (f"no task reached the minimum score {MIN_SCORE:g} (best: {best.id} at {scores[best.id]:g}); "
+                "no recommended model matches a catalog family")
+        return Classification(task_id=unknown.id, task_name=unknown.name, confidence=0.5,
+                              evidence=[note] + evidence[best.id])
+
+    total_text = sum(text_scores.values())
+    if scores[best.id] >= MODEL_WEIGHT:
+        # A known model decides; the question's agreement moves confidence within [0.7, 1.0].
+        agreement = text_scores[best.id] / total_text if total_text else 0.5
+        confidence = 0.7 + 0.3 * agreement
+    else:
+        confidence = min(0.9, scores[best.id] / (sum(scores.values()) + MIN_SCORE))
+    found = list(evidence[best.id])
+    if scores[runner_up.id] > 0:
+        found.append(f"runner-up: {runner_up.id} (score {scores[runner_up.id]:g} against {scores[best.id]:g})")
+    return Classification(task_id=best.id, task_name=best.name, confidence=round(min(confidence, 0.99), 3),
+                          evidence=found)
+
+
+def _number(word: str) -> float:
+    return float(NUMBER_WORDS.get(word, MULTIPLIER_WORDS.get(word, 0))) or float(word)
+
+
+def extract_request(question: str) -> Request:
+    """Scale factors (in order of mention, unique, > 1) and degradations named in the question."""
+    text = question.lower().replace("×", "x")
+    text = SIZE.sub(lambda m: " " * len(m.group()), text)
+    found: list[tuple[int, float]] = []
+    for pattern in SCALE_PATTERNS:
+        for match in pattern.finditer(text):
+            found.append((match.start(), _number(match.group(1))))
+    scales: list[float] = []
+    for _, value in sorted(found):
+        if value > 1 and value not in scales:
+            scales.append(value)
+
+    question_tokens = tokens(question)
+    degradations = [kind for kind, phrases in DEGRADATION_PHRASES.items()
+                    if any(find_phrase(p, question_tokens) for p in phrases)]
+    return Request(scales=scales, degradations=degradations)
