@@ -15,6 +15,7 @@ from cnaps.errors import CnapsError
 COMMANDS = {
     "upscale": ("cnaps.cli.upscale", "upscale"),
     "weights": ("cnaps.cli.weights", "weights"),
+    "eval": ("cnaps.cli.eval", "eval_cmd"),
 }
 
 
