@@ -1,0 +1,147 @@
+"""Task classification and request extraction: seeds, fixtures, paraphrases, scale table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cnaps.catalog import load_catalog
+from cnaps.classify import classify, extract_request
+from cnaps.prompt import load_prompt, parse_prompt
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+SR = "arbitrary-scale-super-resolution"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def question_only(question: str, model: str = "Some-Unknown-Model"):
+    return parse_prompt(f'A user has asked the following question:\n"{question}"\n\n'
+                        f"### Recommended AI Models:\nModel: {model}\n")
+
+
+@pytest.mark.parametrize("prefix, degradations", [("000", ["noise"]), ("004", [])])
+def test_seeds(catalog, prefix, degradations):
+    paths = sorted(SEEDS.glob(f"{prefix}_*.txt"))
+    if not paths:
+        pytest.skip(f"seed prompts not found in {SEEDS}")
+    prompt = load_prompt(paths[0])
+    result = classify(prompt, catalog)
+    assert result.task_id == SR
+    assert result.confidence >= 0.8
+    assert result.evidence[0].startswith(f'model "{prompt.models[0].name}" is catalog family LIIF-')
+    request = extract_request(prompt.question)
+    assert request.scales == [8.0]
+    assert request.degradations == degradations
+
+
+def test_fixtures_match_expected_json(catalog):
+    files = sorted(p.name for p in (FIXTURES / "prompts").glob("*.txt"))
+    assert files == sorted(EXPECTED), "expected.json must list every fixture prompt"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture(catalog, name):
+    prompt = load_prompt(FIXTURES / "prompts" / name)
+    expected = EXPECTED[name]
+    result = classify(prompt, catalog)
+    assert result.task_id == expected["task"], result.evidence
+    assert result.task_name == catalog.task(expected["task"]).name
+    assert 0.0 <= result.confidence <= 1.0 and result.evidence
+    request = extract_request(prompt.question)
+    assert request.scales == expected["scales"]
+    assert request.degradations == expected["degradations"]
+
+
+@pytest.mark.parametrize("question", [
+    "I enlarged a small photo 8x and it still looks natural. How?",
+    "How can I zoom in without losing detail?",
+    "Make a tiny picture bigger and sharper.",
+    "Can I blow up a thumbnail to poster size?",
+])
+def test_super_resolution_paraphrases_without_the_words(catalog, question):
+    result = classify(question_only(question), catalog)
+    assert result.task_id == SR
+    assert any("question" in line for line in result.evidence)
+
+
+def test_every_catalog_example_classifies_as_its_task(catalog):
+    for task in catalog.tasks:
+        for example in task.examples:
+            assert classify(question_only(example), catalog).task_id == task.id, example
+
+
+def test_model_family_outweighs_question(catalog):
+    # The question talks about noise, but the recommended model is an SR model.
+    result = classify(question_only("Why is my noisy photo still grainy?", "SISR-Any-LIIF-RDN"), catalog)
+    assert result.task_id == SR
+    assert result.confidence < 0.8  # the question disagrees, so confidence drops
+    assert any(line.startswith("runner-up: image-denoising") for line in result.evidence)
+
+
+def test_fixed_scale_model(catalog):
+    result = classify(question_only("What does this model do?", "SISR-x4-EDSR"), catalog)
+    assert result.task_id == "fixed-scale-super-resolution"
+
+
+def test_nothing_known_is_unknown(catalog):
+    result = classify(question_only("What is the weather tomorrow?"), catalog)
+    assert result.task_id == "unknown"
+    assert "no task reached the minimum score" in result.evidence[0]
+
+
+def test_classification_is_deterministic(catalog):
+    prompt = load_prompt(FIXTURES / "prompts" / "injection_summaries.txt")
+    assert classify(prompt, catalog) == classify(prompt, catalog)
+
+
+@pytest.mark.parametrize("question, scales", [
+    ("I enlarged it 8x", [8.0]),
+    ("an 8× enlargement", [8.0]),
+    ("upscale x4 please", [4.0]),
+    ("at ×3.5 and then x2.", [3.5, 2.0]),
+    ("blown up by a factor of 12", [12.0]),
+    ("a scale factor of eight", [8.0]),
+    ("1.5x bigger", [1.5]),
+    ("double the size", [2.0]),
+    ("make it twice as big", [2.0]),
+    ("triple, then quadruple it", [3.0, 4.0]),
+    ("eight times larger", [8.0]),
+    ("enlarge it by 3 for print", [3.0]),
+    ("2x 3x and 2x again", [2.0, 3.0]),
+    ("4x (that is, x4)", [4.0]),
+    # sizes and other numbers are not scales
+    ("a 200x200 thumbnail", []),
+    ("my 48x48 icons", []),
+    ("a 1920×1080 wallpaper", []),
+    ("from 640 x 480 to 1280 x 960", []),
+    ("an 8x8 grid of tiles", []),
+    ("on a scale of 1 to 10", []),
+    ("resize by 50%", []),
+    ("I need to double-check the output", []),
+    ("resize 48x48 icons 4x", [4.0]),
+    ("no numbers at all", []),
+])
+def test_scale_extraction(question, scales):
+    assert extract_request(question).scales == scales
+
+
+@pytest.mark.parametrize("question, degradations", [
+    ("a noisy photo", ["noise"]),
+    ("full of grain", ["noise"]),
+    ("grainy film scan", ["noise"]),
+    ("JPEG artifacts everywhere", ["jpeg"]),
+    ("heavily compressed upload", ["jpeg"]),
+    ("blurry and out of focus", ["blur"]),
+    ("a blurred, noisy, compressed image", ["noise", "jpeg", "blur"]),
+    ("a sharp and clean image", []),
+])
+def test_degradation_extraction(question, degradations):
+    assert extract_request(question).degradations == degradations
