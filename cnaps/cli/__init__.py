@@ -13,6 +13,8 @@ from cnaps.errors import CnapsError
 
 # (module, attribute) of every subcommand, imported lazily so `cnaps --help` stays fast.
 COMMANDS = {
+    "answer": ("cnaps.cli.answer", "answer"),
+    "check": ("cnaps.cli.check", "check"),
     "upscale": ("cnaps.cli.upscale", "upscale"),
     "weights": ("cnaps.cli.weights", "weights"),
     "eval": ("cnaps.cli.eval", "eval_cmd"),

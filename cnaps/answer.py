@@ -1,0 +1,349 @@
+"""Stage 6: the answer, rendered from templates in `prompts/` with one context object each.
+
+`build_context` turns the pipeline's results (parsed prompt, classification, request, relevance
+judgements, catalog facts, demo) into an `AnswerContext` whose strings are final Markdown: prompt
+text is escaped here (`cnaps.guard.escape_markdown`), numbers are formatted here with fixed
+decimals, so the template only arranges them and the same inputs give byte-identical output.
+Prompt text is only ever a *value* given to a template, never template source, so `{{ 7*7 }}` in
+a prompt stays literal text.
+
+Templates: `answer.md.j2` (the answer; `render_markdown`) and `answer.html.j2` (the page around
+the Markdown rendered by markdown-it-py with raw HTML disabled; `render_html`).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markdown_it import MarkdownIt
+from pydantic import BaseModel, ConfigDict, Field
+
+from cnaps.demo import DemoResult, fmt_scale
+from cnaps.guard import escape_markdown
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+CANNOT_ANSWER = "Cannot answer from the provided sources."
+TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
+# Catalog fact ids that section 2 draws on, in the order they are stated.
+HOW_FACTS = ("encoder", "continuous-query", "decoder", "cell-decoding", "local-ensemble")
+SCALE_FACTS = ("training-data", "out-of-distribution-scales")
+NOISE_FACTS = ("clean-degradation-only",)
+# What goes in and comes out of a model of each task, for the workflow of models cnaps cannot run.
+TASK_IO = {
+    "arbitrary-scale-super-resolution": ("the low-resolution image and the output size wanted",
+                                         "the enlarged image"),
+    "fixed-scale-super-resolution": ("the low-resolution image",
+                                     "the image enlarged by the factor the model was trained for"),
+    "image-denoising": ("the noisy image", "the denoised image"),
+    "image-deblurring": ("the blurred image", "a sharp image"),
+    "image-inpainting": ("the image and a mask of the region to fill",
+                         "the image with that region filled in"),
+    "image-generation": ("a text prompt (and settings such as size and seed)", "a generated image"),
+    "image-quality-assessment": ("the image (and a reference, for full-reference metrics)",
+                                 "a quality score"),
+    "image-classification": ("the image", "a label"),
+}
+DEGRADATION_WORDS = {"noise": "noisy", "jpeg": "JPEG-compressed", "blur": "blurred"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskView(_Model):
+    id: str
+    name: str = Field(description="Markdown-safe task name")
+    description: str = Field(description="Markdown-safe catalog description of the task")
+    confidence: str = Field(description="two decimals, e.g. '0.93'")
+    evidence: list[str] = Field(description="Markdown-safe phrases the classifier relied on")
+
+
+class RequestView(_Model):
+    scales: str = Field(description="e.g. 'x8', or '' when the question gives no scale")
+    degradations: str = Field(description="e.g. 'noisy', 'noisy and JPEG-compressed', or ''")
+
+
+class Fact(_Model):
+    """A catalog fact the answer may state, with the prompt URL that backs it."""
+
+    id: str
+    text: str = Field(description="Markdown-safe")
+    url: str = Field(description="a URL the prompt gave (the fact's paper)")
+    label: str = Field(description="Markdown-safe link text for the source, e.g. 'LIIF, arXiv 2012.09161'")
+
+
+class ModelView(_Model):
+    name: str = Field(description="Markdown-safe name as the prompt gave it")
+    family: str = Field(description="Markdown-safe catalog family name, or '' when unknown")
+    description: str = Field(description="Markdown-safe catalog description, or ''")
+    runnable: bool
+    paper_label: str = Field(description="Markdown-safe link text: catalog title, else arXiv id")
+    paper_url: str | None
+    arxiv_id: str | None
+    github_url: str | None
+    github_label: str | None = Field(None, description="'owner/repo'")
+
+
+class DemoView(_Model):
+    """The demo's measurements, formatted once (fixed decimals) for the answer."""
+
+    model: str
+    substitute_for: str | None
+    weights: str
+    photo: str
+    scale: str
+    scale_note: str
+    input_size: str
+    output_size: str
+    queries: str = Field(description="number of output pixels queried, thousands separated")
+    degradations: str
+    denoise: str
+    psnr_model: str
+    psnr_bicubic: str
+    psnr_gain: str = Field(description="signed, e.g. '+0.51'")
+    ssim_model: str
+    ssim_bicubic: str
+    ssim_gain: str
+    model_better: bool = Field(description="the model's PSNR is above bicubic's")
+    ssim_better: bool = Field(description="the model's SSIM is above bicubic's")
+    comparison: str
+    images: dict[str, str]
+
+
+class SourceView(_Model):
+    title: str = Field(description="Markdown-safe")
+    url: str
+    relevance: str = Field(description="'relevant' or 'tangential'")
+    reason: str = Field(description="Markdown-safe")
+
+
+class AnswerContext(_Model):
+    """Everything `answer.md.j2` shows; every string is final Markdown."""
+
+    question: str
+    cannot_answer: str | None = Field(None, description="CANNOT_ANSWER when nothing fits")
+    task: TaskView
+    request: RequestView
+    io: list[str] = Field(description="[input, output] of the task's workflow, in words")
+    models: list[ModelView]
+    runnable: bool = Field(description="a recommended model is one cnaps can run")
+    demo: DemoView | None
+    no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
+    beyond_training: bool = Field(description="the demo's (or the largest asked) scale is above x4")
+    request_max_scale: str = Field(description="that scale, e.g. '8', or ''")
+    degraded: str = Field(description="e.g. 'noisy', or '' for a clean input")
+    how_facts: list[Fact]
+    scale_facts: list[Fact]
+    noise_facts: list[Fact]
+    related: list[SourceView]
+
+
+class HtmlContext(_Model):
+    """Everything `answer.html.j2` shows. `body` is HTML from markdown-it (raw HTML disabled)."""
+
+    title: str = Field(description="plain text; the template escapes it")
+    body: str
+
+
+def safe_url(url: str) -> str:
+    """A URL that cannot break out of Markdown link syntax: spaces, <>()[] percent-encoded."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
+
+
+def fmt(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def fmt_signed(value: float, decimals: int) -> str:
+    return f"{value:+.{decimals}f}"
+
+
+def join_words(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def demo_view(result: DemoResult) -> DemoView:
+    w_in, h_in = result.input_size.width, result.input_size.height
+    w_out, h_out = result.output_size.width, result.output_size.height
+    return DemoView(
+        model=escape_markdown(result.model),
+        substitute_for=escape_markdown(result.substitute_for) if result.substitute_for else None,
+        weights=escape_markdown(result.weights),
+        photo=escape_markdown(result.photo),
+        scale=fmt_scale(result.scale),
+        scale_note=escape_markdown(result.scale_note),
+        input_size=f"{w_in}×{h_in}", output_size=f"{w_out}×{h_out}",
+        queries=f"{w_out * h_out:,}",
+        degradations=join_words([DEGRADATION_WORDS[d] for d in result.degradations]),
+        denoise=escape_markdown(result.denoise),
+        psnr_model=fmt(result.psnr.model, 2), psnr_bicubic=fmt(result.psnr.bicubic, 2),
+        psnr_gain=fmt_signed(result.psnr.model - result.psnr.bicubic, 2),
+        ssim_model=fmt(result.ssim.model, 3), ssim_bicubic=fmt(result.ssim.bicubic, 3),
+        ssim_gain=fmt_signed(result.ssim.model - result.ssim.bicubic, 3),
+        model_better=result.psnr.model > result.psnr.bicubic,
+        ssim_better=result.ssim.model > result.ssim.bicubic,
+        comparison=result.images.comparison,
+        images=result.images.model_dump())
+
+
+def request_view(scales: list[float], degradations: list[str]) -> RequestView:
+    asked = sorted({float(s) for s in scales})
+    return RequestView(
+        scales=join_words([f"x{fmt_scale(s)}" for s in asked]),
+        degradations=join_words([DEGRADATION_WORDS[d] for d in ("noise", "jpeg", "blur")
+                                 if d in degradations]))
+
+
+def _facts(catalog, family, allowed: list[str]) -> dict[str, Fact]:
+    """Facts of the family's papers, each backed by a URL the prompt gave (the paper, else the
+    family's code); facts with no such URL are left out (only provided sources are cited)."""
+    from cnaps.prompt import normalize_url
+
+    facts: dict[str, Fact] = {}
+    for arxiv_id in family.papers:
+        paper = catalog.paper(arxiv_id)
+        candidates = [paper.url, paper.github, family.github] if paper else [family.github]
+        urls = [normalize_url(u) for u in candidates if u]
+        url = next((u for u in urls if u in allowed), None)
+        if paper is None or url is None:
+            continue
+        label = escape_markdown(f"{paper.short_name}, arXiv {paper.arxiv_id}"
+                                if "arxiv.org" in url else f"{paper.short_name} code")
+        for fact in paper.facts:
+            facts.setdefault(fact.id, Fact(id=fact.id, text=escape_markdown(fact.text),
+                                           url=safe_url(url), label=label))
+    return facts
+
+
+def _github_label(url: str) -> str:
+    from cnaps.catalog import github_repo
+
+    return escape_markdown(github_repo(url) or url)
+
+
+def build_context(prompt, catalog, classification, request, judgements,
+                  demo: DemoResult | None, no_demo_reason: str | None) -> AnswerContext:
+    """The answer's context from the pipeline's results (duck-typed: cnaps.prompt.ParsedPrompt,
+    cnaps.catalog.Catalog, cnaps.classify.Classification and Request, a list of
+    cnaps.relevance.RelevanceJudgement)."""
+    from cnaps.catalog import UNKNOWN_TASK
+
+    families = [catalog.match_model(m.name) for m in prompt.models]
+    models = []
+    for ref, family in zip(prompt.models, families):
+        paper = catalog.paper(ref.arxiv_id) if ref.arxiv_id else None
+        models.append(ModelView(
+            name=escape_markdown(ref.name),
+            family=escape_markdown(family.name) if family else "",
+            description=escape_markdown(family.description.rstrip(".")) if family else "",
+            runnable=bool(family and family.runnable),
+            paper_label=escape_markdown(paper.title) if paper else (
+                f"arXiv {ref.arxiv_id}" if ref.arxiv_id else "paper"),
+            paper_url=safe_url(ref.paper_url) if ref.paper_url else None,
+            arxiv_id=ref.arxiv_id,
+            github_url=safe_url(ref.github_url) if ref.github_url else None,
+            github_label=_github_label(ref.github_url) if ref.github_url else None))
+    runnable_families = [f for f in families if f and f.runnable]
+    facts: dict[str, Fact] = {}
+    for family in runnable_families:
+        for key, fact in _facts(catalog, family, prompt.allowed_urls).items():
+            facts.setdefault(key, fact)
+
+    scale = demo.scale if demo else (max(request.scales) if request.scales else None)
+    beyond = scale is not None and scale > TRAINED_MAX_SCALE
+    scale_ids = SCALE_FACTS if beyond else SCALE_FACTS[:1]
+    task = catalog.task(classification.task_id)
+    nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families)
+    related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
+                          relevance=j.relevance, reason=escape_markdown(j.reason))
+               for j in judgements]
+    return AnswerContext(
+        question=escape_markdown(prompt.question),
+        cannot_answer=CANNOT_ANSWER if nothing_fits else None,
+        task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
+                      description=escape_markdown(task.description),
+                      confidence=fmt(classification.confidence, 2),
+                      evidence=[escape_markdown(e) for e in classification.evidence]),
+        request=request_view(request.scales, request.degradations),
+        io=list(TASK_IO.get(classification.task_id, ("the user's image", "the processed image"))),
+        models=models, runnable=bool(runnable_families),
+        demo=demo_view(demo) if demo else None,
+        no_demo_reason=escape_markdown(no_demo_reason) if no_demo_reason else None,
+        beyond_training=beyond, request_max_scale=fmt_scale(scale) if scale else "",
+        degraded=request_view([], request.degradations).degradations,
+        how_facts=[facts[k] for k in HOW_FACTS if k in facts],
+        scale_facts=[facts[k] for k in scale_ids if k in facts] if runnable_families else [],
+        noise_facts=[facts[k] for k in NOISE_FACTS if k in facts] if runnable_families else [],
+        related=related)
+
+
+def _env(autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROMPTS_DIR), undefined=jinja2.StrictUndefined,
+        autoescape=autoescape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=None)
+def template(name: str) -> jinja2.Template:
+    """A template from prompts/ (HTML ones autoescaped)."""
+    return _env(autoescape=name.endswith(".html.j2")).get_template(name)
+
+
+def _render(name: str, context: BaseModel) -> str:
+    # Top-level names are the context's fields; nested models stay objects (attribute access).
+    return template(name).render({k: getattr(context, k) for k in type(context).model_fields})
+
+
+_LIST_ITEM = re.compile(r"^(- |\d+\. |\|)")
+
+
+def tidy_markdown(text: str) -> str:
+    """Blank lines where Markdown needs them (around headings, before a list or table that
+    follows a paragraph), no runs of blank lines, no trailing spaces: templates stay readable
+    without whitespace control on every tag."""
+    out: list[str] = []
+    for line in (raw.rstrip() for raw in text.strip().splitlines()):
+        prev = out[-1] if out else ""
+        if line and prev and (line.startswith("#") or prev.startswith("#")
+                              or (_LIST_ITEM.match(line) and not _LIST_ITEM.match(prev))):
+            out.append("")
+        if line or (prev and out):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
+def render_markdown(context: AnswerContext) -> str:
+    """answer.md from `prompts/answer.md.j2`."""
+    return tidy_markdown(_render("answer.md.j2", context))
+
+
+def markdown_to_html(markdown: str, images: dict[str, bytes] | None = None) -> str:
+    """HTML body for `markdown`: CommonMark plus tables, raw HTML disabled (shown as text).
+
+    Images whose path is a key of `images` are inlined as data URIs so the page stands alone."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    images = images or {}
+    default_image = md.renderer.rules["image"]
+
+    def image(self, tokens, idx, options, env):
+        token = tokens[idx]
+        src = token.attrGet("src")
+        if src in images:
+            data = base64.b64encode(images[src]).decode("ascii")
+            token.attrSet("src", f"data:image/png;base64,{data}")
+        return default_image(tokens, idx, options, env)
+
+    md.add_render_rule("image", image)
+    return md.render(markdown)
+
+
+def render_html(context: HtmlContext) -> str:
+    """answer.html from `prompts/answer.html.j2`."""
+    return _render("answer.html.j2", context)

@@ -1,0 +1,37 @@
+"""`cnaps answer`: answer one prompt file and prove it by running the model."""
+
+from __future__ import annotations
+
+import click
+
+from cnaps.report import AnswerOptions, default_out_dir, make_report, write_report
+
+
+@click.command("answer")
+@click.argument("prompt_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder [default: runs/<prompt file stem>/].")
+@click.option("--image", type=click.Path(dir_okay=False),
+              help="Photo for the demo [default: scikit-image's astronaut].")
+@click.option("--scale", type=float, help="Demo scale [default: from the question, else x4].")
+@click.option("--no-demo", is_flag=True, help="Do not run the model; answer from sources only.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the demo's noise.")
+def answer(prompt_file, out_dir, image, scale, no_demo, seed):
+    """Answer the question in PROMPT_FILE, citing only the prompt's sources.
+
+    Writes answer.md (three numbered sections), answer.html (self-contained page),
+    answer.json (machine-readable) and images/ (input, bicubic, model output, ground truth,
+    side-by-side comparison) into the output folder, all or nothing. When a recommended model
+    is one cnaps can run (LIIF), a demo upscales a real photo at the question's scale with its
+    degradations and measures PSNR/SSIM against bicubic.
+    """
+    options = AnswerOptions(demo=not no_demo, image=image, scale=scale, seed=seed)
+    report = make_report(prompt_file, options)
+    target = write_report(report, out_dir or default_out_dir(prompt_file))
+    click.echo(f"wrote {target}/answer.md, answer.html, answer.json"
+               + (", images/" if report.images else ""))
+    removed = report.record.guard.removed
+    if removed:
+        click.echo(f"citation guard removed {len(removed)} URL(s) not given by the prompt: "
+                   + ", ".join(removed), err=True)

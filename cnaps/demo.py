@@ -1,0 +1,351 @@
+"""Stage 5, the demo: prove the answer by running the model on a real photo.
+
+Protocol (LIIF_SPEC §4, the paper's evaluation made visible): ground truth = a photo cropped to
+a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested
+degradations are applied to the LR with a fixed seed (blur, then noise, then JPEG: the order in
+which a camera and a file format would add them); the model upscales the LR back to the ground
+truth size; PSNR and SSIM on the Y channel with a border of `ceil(scale)` pixels shaved, on the
+float output, for the model and for plain PIL bicubic upscaling of the same LR.
+
+Only the weights that actually ran are named: when the recommended weights are not installed
+and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from pydantic import BaseModel, ConfigDict, Field
+
+from cnaps.errors import InputImageError, ScaleError, WeightsNotInstalledError
+
+DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
+NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
+JPEG_QUALITY = 30
+BLUR_RADIUS = 1.0  # PIL GaussianBlur radius (sigma), LR pixels
+DEFAULT_SCALE = 4.0
+MAX_DEMO_SCALE = 8.0
+CROP_SIDE = 384  # ground-truth side: keeps a demo at any scale to ~10 s on two CPU cores
+MIN_LR_SIDE = 8
+FALLBACK_WEIGHTS = "liif-edsr-baseline"
+# The default photo: scikit-image's astronaut (public domain, NASA), the face and collar.
+DEFAULT_PHOTO = "skimage.data.astronaut"
+DEFAULT_CROP = (0, 64)  # (top, left) of the CROP_SIDE square
+DEFAULT_ZOOM = (88, 124, 96)  # (top, left, side) inside the crop: the face
+
+
+class Size(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int
+    height: int
+
+
+class Pair(BaseModel):
+    """One metric for the model and for the bicubic baseline."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: float
+    bicubic: float
+
+
+class DemoImages(BaseModel):
+    """Files written beside the answer, relative to the output folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    lr: str = "images/lr.png"
+    bicubic: str = "images/bicubic.png"
+    model: str = "images/model.png"
+    ground_truth: str = "images/ground_truth.png"
+    comparison: str = "images/comparison.png"
+
+
+class DemoPlan(BaseModel):
+    """What the demo will run, decided before running it."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: str = Field(description="name of the installed weights that will run")
+    model: str = Field(description="what ran, in words, e.g. 'LIIF with the EDSR-baseline encoder'")
+    substitute_for: str | None = Field(
+        None, description="the recommended model shown in place of, when its weights are missing")
+    scale: float
+    scale_note: str = Field(description="why this scale: asked, chosen among several, or assumed")
+    degradations: list[str]
+    denoise: str = Field(description="how noise in the input is handled, in words")
+    image: str | None = Field(None, description="user photo path; None = the default photo")
+    seed: int = 0
+
+
+class DemoResult(BaseModel):
+    """What the demo measured (answer.json's `demo`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    weights: str
+    weights_sha256: str
+    substitute_for: str | None
+    photo: str
+    input_size: Size
+    output_size: Size
+    scale: float
+    scale_note: str
+    degradations: list[str]
+    denoise: str
+    seed: int
+    psnr: Pair = Field(description="dB, Y channel, border of ceil(scale) px shaved")
+    ssim: Pair = Field(description="Y channel, border of ceil(scale) px shaved")
+    seconds: float = Field(description="wall time of the whole demo (not in answer.md)")
+    images: DemoImages = Field(default_factory=DemoImages)
+
+
+class DemoRun(BaseModel):
+    """A result plus the pictures (8-bit RGB PIL images) that `report` writes."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    result: DemoResult
+    pictures: dict[str, Image.Image]
+
+
+def choose_scale(scales: list[float]) -> tuple[float, str]:
+    """The demo's scale and a sentence saying why.
+
+    Rule: the largest asked scale up to x8 (the most telling one the demo can show: beyond the
+    x1-x4 training range when asked); above x8 only, x8; none asked, x4 (assumed)."""
+    asked = sorted({float(s) for s in scales if s > 1})
+    if not asked:
+        return DEFAULT_SCALE, f"no scale was given, so x{fmt_scale(DEFAULT_SCALE)} was assumed"
+    usable = [s for s in asked if s <= MAX_DEMO_SCALE]
+    if not usable:
+        return MAX_DEMO_SCALE, (f"x{fmt_scale(asked[0])} was asked; the demo runs "
+                                f"x{fmt_scale(MAX_DEMO_SCALE)}, the largest scale it shows")
+    if len(asked) == 1:
+        return usable[-1], f"x{fmt_scale(usable[-1])} as asked"
+    listed = ", ".join(f"x{fmt_scale(s)}" for s in asked)
+    return usable[-1], (f"{listed} were asked; the demo runs x{fmt_scale(usable[-1])}, "
+                        f"the largest up to x{fmt_scale(MAX_DEMO_SCALE)}")
+
+
+def fmt_scale(scale: float) -> str:
+    """4.0 -> '4', 2.5 -> '2.5' (deterministic)."""
+    return f"{scale:g}"
+
+
+def plan_demo(recommended_weights: str, recommended_label: str, scales: list[float],
+              degradations: list[str], image: str | None = None, seed: int = 0,
+              scale: float | None = None) -> DemoPlan:
+    """Decide what runs. Raises WeightsNotInstalledError when no LIIF weights are installed."""
+    from cnaps.sr.weights import installed, resolve
+
+    if scale is not None:
+        if not (1 < scale <= 16):
+            raise ScaleError(f"--scale must be above 1 and at most 16, got {scale}; "
+                             "e.g. --scale 4")
+        chosen, note = float(scale), f"x{fmt_scale(scale)} set with --scale"
+    else:
+        chosen, note = choose_scale(scales)
+    have = installed()
+    substitute_for = None
+    weights = recommended_weights
+    if weights not in have:
+        resolve(FALLBACK_WEIGHTS)  # raises, saying how to install, when nothing can run
+        weights, substitute_for = FALLBACK_WEIGHTS, recommended_label
+    encoder = have[weights].encoder
+    model = f"LIIF with the {ENCODER_NAMES.get(encoder, encoder)} encoder"
+    wanted = [d for d in DEGRADATIONS if d in degradations]
+    return DemoPlan(weights=weights, model=model, substitute_for=substitute_for, scale=chosen,
+                    scale_note=note, degradations=wanted, denoise=denoise_note(wanted),
+                    image=image, seed=seed)
+
+
+ENCODER_NAMES = {"edsr-baseline": "EDSR-baseline", "rdn": "RDN"}
+
+
+def denoise_note(degradations: list[str]) -> str:
+    """How noise is handled. The hook for a noise-robust model (`--denoise auto`): until cnaps
+    has one, the released weights run on the noisy input and the answer says so."""
+    if "noise" not in degradations:
+        return "not needed (no noise was added)"
+    return ("cnaps has no noise-robust LIIF weights yet, so the released weights, trained on "
+            "clean inputs, ran on the noisy input as it is")
+
+
+def load_photo(image: str | None) -> tuple[np.ndarray, str, tuple[int, int, int] | None]:
+    """A CROP_SIDE (or smaller) RGB uint8 crop, its description, and a zoom box if known."""
+    if image is None:
+        from skimage import data
+
+        top, left = DEFAULT_CROP
+        rgb = data.astronaut()[top:top + CROP_SIDE, left:left + CROP_SIDE]
+        return (np.ascontiguousarray(rgb), f"{DEFAULT_PHOTO}() crop at row {top}, col {left}",
+                DEFAULT_ZOOM)
+    path = Path(image)
+    if not path.is_file():
+        raise InputImageError(f"--image {image}: no such file; give a PNG or JPEG photo")
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputImageError(f"--image {image} is not a readable image ({exc}); "
+                              "give a PNG or JPEG photo") from None
+    h, w = rgb.shape[:2]
+    side_h, side_w = min(h, CROP_SIDE), min(w, CROP_SIDE)
+    top, left = (h - side_h) // 2, (w - side_w) // 2
+    crop = rgb[top:top + side_h, left:left + side_w]
+    return np.ascontiguousarray(crop), f"{path.name} centre crop at row {top}, col {left}", None
+
+
+def make_pair(photo: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ground truth, LR): the photo cropped so its size is LR size x scale, and its PIL
+    bicubic downscale on 8-bit data."""
+    h, w = photo.shape[:2]
+    lr_h, lr_w = int(h // scale), int(w // scale)
+    if min(lr_h, lr_w) < MIN_LR_SIDE:
+        raise InputImageError(
+            f"a {w}x{h} photo at x{fmt_scale(scale)} leaves a {lr_w}x{lr_h} input; need at "
+            f"least {MIN_LR_SIDE} px a side: give a larger --image or a smaller --scale")
+    gt_h, gt_w = round(lr_h * scale), round(lr_w * scale)
+    gt = photo[:gt_h, :gt_w]
+    lr = np.asarray(Image.fromarray(gt).resize((lr_w, lr_h), Image.BICUBIC))
+    return np.ascontiguousarray(gt), lr
+
+
+def degrade(lr: np.ndarray, degradations: list[str], seed: int) -> np.ndarray:
+    """The 8-bit LR with blur, noise, JPEG applied (those asked, in that order)."""
+    from cnaps.sr.degrade import add_gaussian_noise, jpeg_compress
+
+    out = lr
+    if "blur" in degradations:
+        out = np.asarray(Image.fromarray(out).filter(ImageFilter.GaussianBlur(BLUR_RADIUS)))
+    if "noise" in degradations:
+        out = add_gaussian_noise(out, NOISE_SIGMA, seed)
+    if "jpeg" in degradations:
+        out = jpeg_compress(out, JPEG_QUALITY)
+    return np.ascontiguousarray(out)
+
+
+def y_metrics(pred: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
+    """(PSNR dB, SSIM) on the Y channel (`cnaps.sr.metrics`); pred, gt float (H, W, 3) in
+    [0, 1]."""
+    from cnaps.sr.metrics import psnr, ssim
+
+    sr, hr = pred.transpose(2, 0, 1), gt.transpose(2, 0, 1)
+    return psnr(sr, hr, shave=shave, mode="y"), ssim(sr, hr, shave=shave)
+
+
+@contextmanager
+def deterministic_torch():
+    """Deterministic kernels for the run, restoring the caller's setting afterwards."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """Float (H, W, 3) output of the named weights for an 8-bit LR, and the weights' sha256."""
+    from cnaps.sr.inference import load_weights, upscale
+    from cnaps.sr.weights import resolve
+
+    model = load_weights(weights)
+    inp = torch.from_numpy(lr).permute(2, 0, 1).float().div(255.0)  # (3, h, w)
+    with deterministic_torch(), torch.no_grad():
+        out = upscale(model, inp, size)  # (3, H, W) in [0, 1]
+    return out.permute(1, 2, 0).double().numpy(), resolve(weights).sha256
+
+
+def run_demo(plan: DemoPlan) -> DemoRun:
+    """Run the plan: make the pair, degrade, upscale, measure, draw."""
+    start = time.perf_counter()
+    photo, photo_note, zoom = load_photo(plan.image)
+    gt, lr_clean = make_pair(photo, plan.scale)
+    lr = degrade(lr_clean, plan.degradations, plan.seed)
+    gt_h, gt_w = gt.shape[:2]
+    out, sha = run_model(plan.weights, lr, (gt_h, gt_w))
+    bicubic = np.asarray(Image.fromarray(lr).resize((gt_w, gt_h), Image.BICUBIC))
+    gt_f = gt.astype(np.float64) / 255.0
+    shave = math.ceil(plan.scale)
+    psnr_m, ssim_m = y_metrics(out, gt_f, shave)
+    psnr_b, ssim_b = y_metrics(bicubic.astype(np.float64) / 255.0, gt_f, shave)
+    out_u8 = to_uint8(out)
+    zoom = zoom if zoom is not None else busiest_box(gt)
+    pictures = {
+        "lr": Image.fromarray(lr),
+        "bicubic": Image.fromarray(bicubic),
+        "model": Image.fromarray(out_u8),
+        "ground_truth": Image.fromarray(gt),
+    }
+    pictures["comparison"] = comparison(
+        [(f"input {lr.shape[1]}x{lr.shape[0]} (nearest)", pictures["lr"]),
+         ("bicubic", pictures["bicubic"]),
+         (plan.model.replace("LIIF with the ", "LIIF, "), pictures["model"]),
+         ("ground truth", pictures["ground_truth"])], zoom)
+    result = DemoResult(
+        model=plan.model, weights=plan.weights, weights_sha256=sha,
+        substitute_for=plan.substitute_for, photo=photo_note,
+        input_size=Size(width=lr.shape[1], height=lr.shape[0]),
+        output_size=Size(width=gt_w, height=gt_h), scale=plan.scale,
+        scale_note=plan.scale_note, degradations=plan.degradations, denoise=plan.denoise,
+        seed=plan.seed, psnr=Pair(model=psnr_m, bicubic=psnr_b),
+        ssim=Pair(model=ssim_m, bicubic=ssim_b),
+        seconds=round(time.perf_counter() - start, 3))
+    return DemoRun(result=result, pictures=pictures)
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+
+
+def busiest_box(gt: np.ndarray) -> tuple[int, int, int]:
+    """(top, left, side) of the square with the most detail (gradient energy): the zoom."""
+    h, w = gt.shape[:2]
+    side = max(8, min(h, w) // 4)
+    gray = gt.astype(np.float64).mean(-1)
+    energy = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
+    best, box = -1.0, (0, 0, side)
+    step = max(1, side // 4)
+    for top in range(0, h - side, step):
+        for left in range(0, w - side, step):
+            score = float(energy[top:top + side - 1, left:left + side - 1].sum())
+            if score > best:
+                best, box = score, (top, left, side)
+    return box
+
+
+LABEL_H = 28
+GAP = 8
+
+
+def comparison(panels: list[tuple[str, Image.Image]], zoom: tuple[int, int, int]) -> Image.Image:
+    """Side by side, full view on top (zoom box outlined) and the zoomed crop below."""
+    width, height = panels[-1][1].size
+    top, left, side = zoom
+    font = ImageFont.load_default(size=16)
+    n = len(panels)
+    canvas = Image.new("RGB", (n * width + (n + 1) * GAP,
+                               2 * (height + LABEL_H) + 3 * GAP), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (label, img) in enumerate(panels):
+        full = img.resize((width, height), Image.NEAREST) if img.size != (width, height) else img
+        x = GAP + i * (width + GAP)
+        draw.text((x, GAP), label, fill="black", font=font)
+        canvas.paste(full, (x, GAP + LABEL_H))
+        draw.rectangle([x + left, GAP + LABEL_H + top, x + left + side - 1,
+                        GAP + LABEL_H + top + side - 1], outline=(255, 32, 32), width=2)
+        crop = full.crop((left, top, left + side, top + side))
+        crop = crop.resize((width, height), Image.NEAREST)
+        y = 2 * GAP + LABEL_H + height
+        draw.text((x, y), f"{label}, zoom", fill="black", font=font)
+        canvas.paste(crop, (x, y + LABEL_H))
+    return canvas
+
+
+def no_demo_reason(weights_error: WeightsNotInstalledError) -> str:
+    """The sentence the answer gives when no LIIF weights at all are installed."""
+    return f"No demo was run: {weights_error}."
