@@ -32,3 +32,7 @@ class ConfigError(CnapsError):
 
 class DataError(CnapsError):
     """A dataset folder that cannot be used."""
+
+
+class NetworkError(CnapsError):
+    """A remote service (arXiv, GitHub) that could not be reached or answered unexpectedly."""

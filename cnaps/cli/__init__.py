@@ -14,6 +14,7 @@ from cnaps.errors import CnapsError
 # (module, attribute) of every subcommand, imported lazily so `cnaps --help` stays fast.
 COMMANDS = {
     "answer": ("cnaps.cli.answer", "answer"),
+    "catalog": ("cnaps.cli.catalog", "catalog"),
     "check": ("cnaps.cli.check", "check"),
     "upscale": ("cnaps.cli.upscale", "upscale"),
     "weights": ("cnaps.cli.weights", "weights"),
