@@ -1,0 +1,34 @@
+"""Stem-based phrase matching used by classification and relevance."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnaps.lexicon import find_phrase, stem, tokens
+
+
+@pytest.mark.parametrize("a, b", [
+    ("enlarged", "enlarge"), ("enlarging", "enlarge"), ("bigger", "big"), ("blurry", "blur"),
+    ("noisy", "noise"), ("grainy", "grain"), ("upscaling", "upscale"), ("images", "image"), ("photos", "photo"),
+])
+def test_inflections_share_a_stem(a, b):
+    assert stem(a) == stem(b)
+
+
+@pytest.mark.parametrize("a, b", [("denoise", "noise"), ("sharpen", "sharp"), ("scale", "scan")])
+def test_different_words_keep_different_stems(a, b):
+    assert stem(a) != stem(b)
+
+
+def test_double_s_is_not_a_plural():
+    assert stem("process") == "process" and stem("processes") == "process"
+
+
+def test_find_phrase_returns_the_original_span():
+    text = "We apply Super-Resolution to 8× enlargements."
+    span = find_phrase("super resolution", tokens(text))
+    assert span is not None and text[span[0]:span[1]] == "Super-Resolution"
+    span = find_phrase("enlargement", tokens(text))
+    assert text[span[0]:span[1]] == "enlargements"
+    assert find_phrase("resolution super", tokens(text)) is None
+    assert find_phrase("", tokens(text)) is None
