@@ -25,8 +25,9 @@ from cnaps.sr.weights import resolve
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
 # Encoder tile (halo included) in LR pixels: ~1 KB of activations per pixel for EDSR-baseline.
 DEFAULT_TILE_PIXELS = 512 * 512
-# Output pixels queried at once: 4 ensemble rows of 256 floats each, ~32 MB per activation.
-DEFAULT_CHUNK = 8192
+# Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
+# small enough to stay in cache between layers (measured fastest of 2k-16k here).
+DEFAULT_CHUNK = 2048
 
 
 def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
