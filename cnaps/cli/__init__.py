@@ -19,6 +19,8 @@ COMMANDS = {
     "upscale": ("cnaps.cli.upscale", "upscale"),
     "weights": ("cnaps.cli.weights", "weights"),
     "eval": ("cnaps.cli.eval", "eval_cmd"),
+    "train": ("cnaps.cli.train", "train"),
+    "data": ("cnaps.cli.data", "data"),
 }
 
 

@@ -1,0 +1,308 @@
+"""Training and fine-tuning LIIF (LIIF_SPEC §3; reference code yinboc/liif).
+
+One validated config (TOML or JSON, `TrainConfig`) describes the run: the HR image folder, the
+model (fresh from a spec, or initialised from weights to fine-tune), the sampler (the paper's
+per-sample recipe plus noise/JPEG augmentation of the LR input), the optimiser (Adam, L1 loss,
+lr halved at milestones) and validation (Y-PSNR on held-out photos, clean and noisy, per epoch).
+
+The run directory holds `last.pth` (model + optimiser + scheduler + RNG states: a resumed run
+continues bit-identically), `best.pth` (the best validation score so far) and `log.jsonl`.
+Both checkpoints are in the released format, so `cnaps upscale --weights` and `cnaps eval` read
+them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cnaps.errors import ConfigError, DataError
+from cnaps.sr.checkpoint import load_model, read_checkpoint, save_checkpoint
+from cnaps.sr.data import (Batch, Sampler, SamplerConfig, add_noise_u8, bicubic_u8, list_images,
+                           pixel_centres, read_rgb, to_input)
+from cnaps.sr.liif import LIIF
+from cnaps.sr.registry import make
+
+
+class ModelConfig(BaseModel):
+    """Fine-tune from `init` (a weights name such as liif-edsr-baseline, or a .pth path), or
+    train a fresh LIIF with the given encoder and MLP."""
+
+    model_config = ConfigDict(extra="forbid")
+    init: str | None = None
+    encoder: str = "edsr-baseline"
+    encoder_args: dict = Field(default_factory=dict)
+    hidden_list: list[int] = Field(default_factory=lambda: [256, 256, 256, 256])
+
+
+class OptimConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lr: float = Field(1e-4, gt=0)
+    milestones: list[int] = Field(default_factory=list, description="steps where lr *= gamma")
+    gamma: float = Field(0.5, gt=0, le=1)
+
+
+class ValConfig(BaseModel):
+    """Held-out photos: `folder`, or `holdout` images spread evenly over the data folder
+    (sorted by name), which are then not trained on. Each contributes its centre crop of `crop` HR pixels,
+    downscaled by `scale` and degraded with each noise level of `sigmas` (fixed seeds)."""
+
+    model_config = ConfigDict(extra="forbid")
+    folder: str | None = None
+    holdout: int = Field(4, ge=0)
+    crop: int = Field(192, ge=16)
+    scale: int = Field(4, ge=1)
+    sigmas: list[float] = Field(default_factory=lambda: [0.0])
+
+    @model_validator(mode="after")
+    def _crop_multiple(self):
+        if self.crop % self.scale:
+            raise ValueError(f"val.crop {self.crop} is not a multiple of val.scale {self.scale}")
+        return self
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: str = Field(description="folder of HR training images")
+    model: ModelConfig = ModelConfig()
+    sampler: SamplerConfig = SamplerConfig()
+    optim: OptimConfig = OptimConfig()
+    val: ValConfig = ValConfig()
+    batch_size: int = Field(16, ge=1)
+    steps: int = Field(1000, ge=1, description="total optimiser steps")
+    steps_per_epoch: int = Field(100, ge=1, description="validation and checkpoint interval")
+    checkpoint_minutes: float = Field(5.0, gt=0, description="also checkpoint this often")
+    seed: int = 0
+
+
+def load_config(path: str | Path, **overrides) -> TrainConfig:
+    """Read a TOML or JSON config file; `overrides` replace top-level keys (e.g. data=...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(
+            path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot parse {path}: {exc}") from None
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: {where}: {err['msg']} ({len(exc.errors())} error(s))") from None
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda requested but no CUDA GPU is available; use auto or cpu")
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, not {device!r}")
+    return torch.device(device)
+
+
+def build_model(cfg: ModelConfig) -> LIIF:
+    if cfg.init is not None:
+        path = Path(cfg.init).expanduser()
+        if not path.is_file():
+            from cnaps.sr.weights import resolve
+
+            path = Path(resolve(cfg.init).file)
+        return load_model(path)
+    return make({"name": "liif", "args": {
+        "encoder_spec": {"name": cfg.encoder, "args": {"no_upsampling": True, **cfg.encoder_args}},
+        "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": cfg.hidden_list}}}})
+
+
+def y_psnr(pred: np.ndarray, gt: np.ndarray, shave: int) -> float:
+    """PSNR on the Y channel (LIIF_SPEC §4) of float (3, H, W) images in [0, 1]."""
+    diff = (pred - gt) * np.array([65.738, 129.057, 25.064], dtype=np.float64).reshape(3, 1, 1)
+    diff = diff.sum(0) / 256
+    if shave:
+        diff = diff[shave:-shave, shave:-shave]
+    return float(-10 * np.log10(np.mean(diff ** 2) + 1e-12))
+
+
+def _busiest_crop(img: np.ndarray, crop: int) -> np.ndarray:
+    """The most detailed of a 3x3 grid of candidate crops (wallpapers have smooth centres)."""
+    h, w = img.shape[:2]
+    best, best_energy = None, -1.0
+    for top in np.linspace(0, h - crop, 3).astype(int):
+        for left in np.linspace(0, w - crop, 3).astype(int):
+            patch = img[top:top + crop, left:left + crop].astype(np.float32).mean(-1)
+            energy = float(np.abs(np.diff(patch, axis=0)).mean()
+                           + np.abs(np.diff(patch, axis=1)).mean())
+            if energy > best_energy:
+                best, best_energy = img[top:top + crop, left:left + crop], energy
+    return np.ascontiguousarray(best)
+
+
+class Validator:
+    """Fixed held-out (LR, HR) pairs; scores a model and the bicubic baseline per noise level."""
+
+    def __init__(self, images: list[np.ndarray], cfg: ValConfig):
+        self.cfg = cfg
+        self.pairs: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in cfg.sigmas}
+        for i, img in enumerate(images):
+            h, w = img.shape[:2]
+            if min(img.shape[:2]) < cfg.crop:
+                continue
+            hr = _busiest_crop(img, cfg.crop)
+            lr = bicubic_u8(hr, (cfg.crop // cfg.scale, cfg.crop // cfg.scale))
+            for sigma in cfg.sigmas:
+                rng = np.random.default_rng([i, int(sigma * 1000)])
+                self.pairs[sigma].append((add_noise_u8(lr, sigma, rng), hr))
+        if not self.pairs.get(cfg.sigmas[0]):
+            raise DataError(f"no validation image is at least {cfg.crop}px on its short side")
+        self.bicubic = {s: self._mean(s, lambda lr, n: bicubic_u8(lr, (n, n)).transpose(2, 0, 1)
+                                      / 255.0) for s in cfg.sigmas}
+
+    def _mean(self, sigma: float, upscale: Callable) -> float:
+        scores = [y_psnr(upscale(lr, self.cfg.crop), hr.transpose(2, 0, 1) / 255.0,
+                         self.cfg.scale) for lr, hr in self.pairs[sigma]]
+        return float(np.mean(scores))
+
+    @torch.no_grad()
+    def score(self, model: LIIF, device: torch.device) -> dict[float, float]:
+        was_training = model.training
+        model.eval()
+        n = self.cfg.crop
+        c = torch.from_numpy(pixel_centres(n))
+        coord = torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).view(1, -1, 2).to(device)
+        cell = torch.full_like(coord, 2.0 / n)
+
+        def run(lr, size):
+            out = model(to_input(lr)[None].to(device), coord, cell)  # (1, n*n, 3)
+            img = (out[0] * 0.5 + 0.5).clamp(0, 1).view(size, size, 3).permute(2, 0, 1)
+            return img.double().cpu().numpy()
+
+        result = {s: self._mean(s, run) for s in self.cfg.sigmas}
+        model.train(was_training)
+        return result
+
+
+def split_images(cfg: TrainConfig) -> tuple[list[Path], list[Path]]:
+    files = list_images(cfg.data)
+    if cfg.val.folder is not None:
+        return files, list_images(cfg.val.folder)
+    if cfg.val.holdout >= len(files):
+        raise DataError(f"{cfg.data} has {len(files)} images: too few to hold out "
+                        f"{cfg.val.holdout} for validation and train on the rest")
+    every = len(files) / max(cfg.val.holdout, 1)
+    held = {int((i + 0.5) * every) for i in range(cfg.val.holdout)}  # spread over the folder
+    return ([f for i, f in enumerate(files) if i not in held],
+            [f for i, f in enumerate(files) if i in held])
+
+
+def _resume_key(cfg: TrainConfig) -> str:
+    """The settings a resumed run must share with the interrupted one (steps may grow)."""
+    return json.dumps(cfg.model_dump(include={"model", "sampler", "optim", "batch_size", "seed"}),
+                      sort_keys=True)
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    return rng.bit_generator.state
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress: bool = True,
+          stop_after: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """Run (or resume) training; returns the last validation record.
+
+    `stop_after` ends the run after that many total steps, as an interruption would, leaving a
+    resumable `last.pth`."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_files, val_files = split_images(cfg)
+    sampler = Sampler([read_rgb(p) for p in train_files], cfg.sampler, rng)
+    validator = Validator([read_rgb(p) for p in val_files], cfg.val)
+
+    model = build_model(cfg.model).to(dev).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg.optim.milestones,
+                                                     cfg.optim.gamma)
+    step, best, record = 0, -math.inf, {}
+    last_path, best_path, log_path = out_dir / "last.pth", out_dir / "best.pth", out_dir / "log.jsonl"
+    if last_path.is_file():
+        ckpt = read_checkpoint(last_path)
+        if ckpt.get("config", {}).get("resume_key") != _resume_key(cfg):
+            raise ConfigError(f"{last_path} was written with a different config; use a new "
+                              "output folder or the same config to resume")
+        model.load_state_dict(ckpt["model"]["sd"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        rng.bit_generator.state = ckpt["rng_numpy"]
+        torch.set_rng_state(ckpt["rng_torch"])
+        step, best, record = ckpt["step"], ckpt["best"], ckpt.get("record", {})
+        log(f"resumed from {last_path} at step {step}")
+    else:
+        record = {"step": 0, "epoch": 0, "val_psnr": {str(k): v for k, v in
+                                                       validator.score(model, dev).items()},
+                  "bicubic_psnr": {str(k): v for k, v in validator.bicubic.items()}}
+        log(f"before training: {json.dumps(record)}")
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def checkpoint():
+        save_checkpoint(model, last_path, optimizer=optimizer.state_dict(),
+                        epoch=step // cfg.steps_per_epoch, step=step, best=best, record=record,
+                        scheduler=scheduler.state_dict(), rng_numpy=_rng_state(rng),
+                        rng_torch=torch.get_rng_state(),
+                        config={**cfg.model_dump(), "resume_key": _resume_key(cfg)})
+
+    end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, unit="step", smoothing=0.1)
+    last_save, loss_avg = time.monotonic(), None
+    while step < end:
+        t0 = time.monotonic()
+        batch: Batch = sampler.batch(cfg.batch_size).to(dev)
+        pred = model(batch.inp, batch.coord, batch.cell)  # (B, Q, 3)
+        loss = torch.nn.functional.l1_loss(pred, batch.gt)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        loss_avg = loss.item() if loss_avg is None else 0.9 * loss_avg + 0.1 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_avg:.4f}", s_per_step=f"{time.monotonic() - t0:.2f}")
+        if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
+            scores = validator.score(model, dev)
+            mean = float(np.mean(list(scores.values())))
+            record = {"step": step, "epoch": step // cfg.steps_per_epoch, "loss": loss_avg,
+                      "lr": scheduler.get_last_lr()[0],
+                      "val_psnr": {str(k): v for k, v in scores.items()}, "val_mean": mean,
+                      "bicubic_psnr": {str(k): v for k, v in validator.bicubic.items()},
+                      "time": time.time()}
+            if mean > best:
+                best = mean
+                record["best"] = True
+                save_checkpoint(model, best_path, epoch=record["epoch"], step=step,
+                                val_psnr=record["val_psnr"])
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            bar.write(f"epoch {record['epoch']} step {step}: val Y-PSNR "
+                      + ", ".join(f"sigma {k}: {v:.2f} (bicubic {validator.bicubic[float(k)]:.2f})"
+                                  for k, v in record["val_psnr"].items()))
+            checkpoint()
+            last_save = time.monotonic()
+        elif time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or step == end:
+            checkpoint()
+            last_save = time.monotonic()
+    bar.close()
+    return record
