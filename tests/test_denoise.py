@@ -1,0 +1,83 @@
+"""cnaps.sr.denoise: noise estimation, the NLM pre-filter and the --denoise auto routing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+from cnaps.errors import ConfigError
+from cnaps.sr import denoise
+from cnaps.sr.denoise import (AUTO_THRESHOLD, RELEASED, ROBUST, choose_auto, decide,
+                              estimate_noise_sigma, prefilter)
+
+
+@pytest.fixture(scope="module")
+def clean_lr() -> np.ndarray:
+    """scikit-image's astronaut, bicubic-downscaled x4 like an LR benchmark input."""
+    return np.asarray(Image.fromarray(data.astronaut()).resize((128, 128), Image.BICUBIC))
+
+
+def noisy(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0, sigma, img.shape)
+    return np.clip(np.rint(img + noise), 0, 255).astype(np.uint8)
+
+
+def psnr(a, b):
+    return 10 * np.log10(255 ** 2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+def test_estimate_separates_clean_from_noisy(clean_lr):
+    assert estimate_noise_sigma(clean_lr) < AUTO_THRESHOLD
+    for sigma in (10, 20):
+        est = estimate_noise_sigma(noisy(clean_lr, sigma))
+        assert est > AUTO_THRESHOLD
+        assert 0.6 * sigma < est < 1.4 * sigma
+
+
+def test_estimate_accepts_float_arrays_and_tensors(clean_lr):
+    img = noisy(clean_lr, 15)
+    ref = estimate_noise_sigma(img)
+    assert estimate_noise_sigma(img / 255.0) == pytest.approx(ref, rel=1e-6)
+    tensor = torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255
+    assert estimate_noise_sigma(tensor) == pytest.approx(ref, rel=1e-5)
+
+
+def test_prefilter_removes_noise_and_keeps_the_type(clean_lr):
+    img = noisy(clean_lr, 15)
+    out = prefilter(img, 15)
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    assert psnr(out, clean_lr) > psnr(img, clean_lr) + 2
+    tensor = torch.from_numpy(img.transpose(2, 0, 1).copy()).float() / 255
+    out_t = prefilter(tensor, 15)
+    assert isinstance(out_t, torch.Tensor) and out_t.shape == tensor.shape
+    assert prefilter(img, 0) is img
+
+
+def test_auto_keeps_clean_inputs_on_the_released_weights(clean_lr):
+    d = choose_auto(clean_lr)
+    assert d.weights_name == RELEASED and not d.prefilter
+
+
+def test_auto_routes_noisy_inputs(clean_lr, monkeypatch):
+    monkeypatch.setattr(denoise, "robust_available", lambda: True)
+    d = choose_auto(noisy(clean_lr, 15))
+    assert d.weights_name == ROBUST and not d.prefilter and d.sigma > AUTO_THRESHOLD
+    monkeypatch.setattr(denoise, "robust_available", lambda: False)
+    d = choose_auto(noisy(clean_lr, 15))
+    assert d.weights_name == RELEASED and d.prefilter
+
+
+def test_decide_modes(clean_lr, monkeypatch):
+    monkeypatch.setattr(denoise, "robust_available", lambda: True)
+    img = noisy(clean_lr, 15)
+    assert decide("none", img) == denoise.DenoiseDecision(
+        weights_name=RELEASED, prefilter=False, sigma=0.0, reason="--denoise none")
+    nlm = decide("nlm", img, weights="my.pth")
+    assert nlm.prefilter and nlm.weights_name == "my.pth" and nlm.sigma > AUTO_THRESHOLD
+    kept = decide("auto", img, weights="my.pth")
+    assert kept.weights_name == "my.pth" and kept.prefilter
+    with pytest.raises(ConfigError, match="none, nlm or auto"):
+        decide("bm3d", img)
