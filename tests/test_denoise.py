@@ -81,3 +81,23 @@ def test_decide_modes(clean_lr, monkeypatch):
     assert kept.weights_name == "my.pth" and kept.prefilter
     with pytest.raises(ConfigError, match="none, nlm or auto"):
         decide("bm3d", img)
+
+
+def test_upscale_cli_denoise_option(tmp_path, clean_lr, capsys):
+    from cnaps.cli import main
+    from cnaps.errors import WeightsNotInstalledError
+    from cnaps.sr.weights import resolve
+
+    try:
+        resolve(RELEASED)
+    except WeightsNotInstalledError as exc:
+        pytest.skip(f"{exc}")
+    src = tmp_path / "noisy.png"
+    Image.fromarray(noisy(clean_lr[:40, :40], 20)).save(src)
+    with pytest.raises(SystemExit) as exc:
+        main(["upscale", str(src), "-o", str(tmp_path / "out.png"), "--scale", "2",
+              "--denoise", "nlm", "--threads", "1"])
+    assert exc.value.code == 0
+    assert "NLM pre-filter" in capsys.readouterr().err
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (80, 80)

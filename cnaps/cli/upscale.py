@@ -46,11 +46,15 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--max-input-pixels", type=click.IntRange(min=1),
               default=imageio.DEFAULT_MAX_INPUT_PIXELS, show_default=True,
               help="Refuse inputs declaring more pixels than this (decompression bombs).")
+@click.option("--denoise", type=click.Choice(["none", "nlm", "auto"]), default="none",
+              show_default=True,
+              help="Noisy inputs: nlm = non-local-means pre-filter; auto = estimate the noise and, "
+                   "if it matters, use the noise-robust weights (see cnaps.sr.denoise).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @device_option
 @threads_option
 def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixels,
-            max_output_pixels, max_input_pixels, quiet, device, threads):
+            max_output_pixels, max_input_pixels, denoise, quiet, device, threads):
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
@@ -68,10 +72,22 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
         output = Path(f"{input_path.stem}_x{label}.png")
     if output.suffix == "":
         output = output.with_suffix(".png")
+    rgb = image.rgb
+    if denoise != "none":
+        from cnaps.sr.denoise import decide, prefilter
+
+        chosen = str(weights) if weights is not None else (
+            None if model_name == DEFAULT_WEIGHTS else model_name)
+        decision = decide(denoise, rgb, weights=chosen)
+        rgb = prefilter(rgb, decision.sigma) if decision.prefilter else rgb
+        weights, model_name = None, decision.weights_name
+        if not quiet:
+            click.echo(f"denoise {denoise}: {decision.reason}; weights {decision.weights_name}"
+                       + (", NLM pre-filter" if decision.prefilter else ""), err=True)
     model = load_weights(weights if weights is not None else model_name)
     started = time.perf_counter()
     out_dtype = torch.float32 if image.sixteen_bit else torch.uint8
-    result = run_upscale(model, image.rgb, (out_h, out_w), tile_pixels=tile_pixels,
+    result = run_upscale(model, rgb, (out_h, out_w), tile_pixels=tile_pixels,
                          out_dtype=out_dtype, progress=not quiet, device=pick_device(device))
     alpha = imageio.resize_alpha(image.alpha, (out_h, out_w)) if image.alpha is not None else None
     if image.sixteen_bit:
