@@ -13,7 +13,8 @@ import torch
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
 from cnaps.errors import ScaleError
 from cnaps.sr import imageio
-from cnaps.sr.inference import DEFAULT_TILE_PIXELS, DEFAULT_WEIGHTS, load_weights, output_size, upscale as run_upscale
+from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
+from cnaps.sr.inference import upscale as run_upscale
 
 DEFAULT_MAX_OUTPUT_PIXELS = 250_000_000
 
@@ -39,8 +40,9 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               help="Installed weights name (see `cnaps weights list`).")
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="A LIIF checkpoint file to use instead of --model.")
-@click.option("--tile", "tile_pixels", type=click.IntRange(min=64 * 64), default=DEFAULT_TILE_PIXELS,
-              show_default=True, help="Encoder tile size in LR pixels (halo included); lower it to use less memory.")
+@click.option("--tile", "tile_pixels", type=click.IntRange(min=64 * 64), default=None,
+              help="Encoder tile size in LR pixels, halo included (default: 512x512 for "
+                   "EDSR-baseline, 400x400 for RDN); lower it to use less memory.")
 @click.option("--max-output-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_OUTPUT_PIXELS,
               show_default=True, help="Refuse outputs larger than this many pixels.")
 @click.option("--max-input-pixels", type=click.IntRange(min=1),

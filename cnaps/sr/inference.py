@@ -23,8 +23,6 @@ from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
 from cnaps.sr.weights import resolve
 
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
-# Encoder tile (halo included) in LR pixels: ~1 KB of activations per pixel for EDSR-baseline.
-DEFAULT_TILE_PIXELS = 512 * 512
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
 # small enough to stay in cache between layers (measured fastest of 2k-16k here).
 DEFAULT_CHUNK = 2048
@@ -110,13 +108,14 @@ def _features(model: LIIF, inp: torch.Tensor, rows: tuple[int, int],
 
 @torch.no_grad()
 def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
-            tile_pixels: int = DEFAULT_TILE_PIXELS, chunk: int = DEFAULT_CHUNK,
+            tile_pixels: int | None = None, chunk: int = DEFAULT_CHUNK,
             out_dtype: torch.dtype = torch.float32, progress: bool = False,
             device: torch.device | str = "cpu") -> torch.Tensor:
     """Upscale lr (3, h, w) in [0, 1] to size (H, W).
 
     Returns (3, H, W): float32 clamped to [0, 1] (the model's float output), or uint8 rounded
-    when out_dtype is torch.uint8 (what image files need, at a quarter of the memory)."""
+    when out_dtype is torch.uint8 (what image files need, at a quarter of the memory).
+    tile_pixels: encoder tile size, halo included (default: the encoder's own)."""
     height, width = size
     h, w = lr.shape[-2:]
     device = torch.device(device)
@@ -124,6 +123,7 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
     inp = ((lr.to(device, torch.float32) - 0.5) / 0.5).unsqueeze(0)
     out = torch.empty((3, height, width), dtype=out_dtype)
     # A square encoder tile of tile_pixels, minus the halo, is the block of LR cells per tile.
+    tile_pixels = tile_pixels or model.encoder.default_tile_pixels
     block = max(16, math.isqrt(tile_pixels) - 2 * (model.receptive_radius + 1))
     row_bands, col_bands = _bands(height, h, block), _bands(width, w, block)
     col_coord, row_coord = pixel_centres(width), pixel_centres(height)
