@@ -14,6 +14,7 @@ the Markdown rendered by markdown-it-py with raw HTML disabled; `render_html`).
 from __future__ import annotations
 
 import base64
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.demo import DemoResult, fmt_scale
+from cnaps.demo import BLUR_RADIUS, JPEG_QUALITY, NOISE_SIGMA, DemoResult, fmt_scale
 from cnaps.guard import escape_markdown
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -33,6 +34,11 @@ TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
 HOW_FACTS = ("encoder", "continuous-query", "decoder", "cell-decoding", "local-ensemble")
 SCALE_FACTS = ("training-data", "out-of-distribution-scales")
 NOISE_FACTS = ("clean-degradation-only",)
+DEGRADATION_DETAILS = {
+    "noise": f"Gaussian noise of sigma {NOISE_SIGMA:g} (8-bit units)",
+    "jpeg": f"JPEG compression at quality {JPEG_QUALITY}",
+    "blur": f"Gaussian blur of radius {BLUR_RADIUS:g} px",
+}
 # What goes in and comes out of a model of each task, for the workflow of models cnaps cannot run.
 TASK_IO = {
     "arbitrary-scale-super-resolution": ("the low-resolution image and the output size wanted",
@@ -89,6 +95,16 @@ class ModelView(_Model):
     github_label: str | None = Field(None, description="'owner/repo'")
 
 
+class RawView(_Model):
+    """The plan's weights on the noisy input as it is (when noise handling changed the run)."""
+
+    model: str
+    psnr: str
+    ssim: str
+    psnr_gain: str = Field(description="against bicubic, signed")
+    ssim_gain: str
+
+
 class DemoView(_Model):
     """The demo's measurements, formatted once (fixed decimals) for the answer."""
 
@@ -102,6 +118,9 @@ class DemoView(_Model):
     output_size: str
     queries: str = Field(description="number of output pixels queried, thousands separated")
     degradations: str
+    degradation_details: str = Field(description="e.g. 'Gaussian noise, sigma 10 (8-bit)'")
+    seed: int
+    shave: int
     denoise: str
     psnr_model: str
     psnr_bicubic: str
@@ -111,6 +130,7 @@ class DemoView(_Model):
     ssim_gain: str
     model_better: bool = Field(description="the model's PSNR is above bicubic's")
     ssim_better: bool = Field(description="the model's SSIM is above bicubic's")
+    raw: RawView | None
     comparison: str
     images: dict[str, str]
 
@@ -182,6 +202,8 @@ def demo_view(result: DemoResult) -> DemoView:
         input_size=f"{w_in}×{h_in}", output_size=f"{w_out}×{h_out}",
         queries=f"{w_out * h_out:,}",
         degradations=join_words([DEGRADATION_WORDS[d] for d in result.degradations]),
+        degradation_details=join_words([DEGRADATION_DETAILS[d] for d in result.degradations]),
+        seed=result.seed, shave=math.ceil(result.scale),
         denoise=escape_markdown(result.denoise),
         psnr_model=fmt(result.psnr.model, 2), psnr_bicubic=fmt(result.psnr.bicubic, 2),
         psnr_gain=fmt_signed(result.psnr.model - result.psnr.bicubic, 2),
@@ -189,6 +211,12 @@ def demo_view(result: DemoResult) -> DemoView:
         ssim_gain=fmt_signed(result.ssim.model - result.ssim.bicubic, 3),
         model_better=result.psnr.model > result.psnr.bicubic,
         ssim_better=result.ssim.model > result.ssim.bicubic,
+        raw=RawView(
+            model=escape_markdown(result.raw.model), psnr=fmt(result.raw.psnr.model, 2),
+            ssim=fmt(result.raw.ssim.model, 3),
+            psnr_gain=fmt_signed(result.raw.psnr.model - result.psnr.bicubic, 2),
+            ssim_gain=fmt_signed(result.raw.ssim.model - result.ssim.bicubic, 3),
+        ) if result.raw else None,
         comparison=result.images.comparison,
         images=result.images.model_dump())
 

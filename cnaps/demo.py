@@ -81,6 +81,16 @@ class DemoPlan(BaseModel):
     seed: int = 0
 
 
+class DemoRaw(BaseModel):
+    """The same weights on the degraded input with no noise handling: what noise does."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    weights: str
+    psnr: Pair
+    ssim: Pair
+
+
 class DemoResult(BaseModel):
     """What the demo measured (answer.json's `demo`)."""
 
@@ -99,6 +109,9 @@ class DemoResult(BaseModel):
     seed: int
     psnr: Pair = Field(description="dB, Y channel, border of ceil(scale) px shaved")
     ssim: Pair = Field(description="Y channel, border of ceil(scale) px shaved")
+    raw: DemoRaw | None = Field(
+        None, description="when noise handling changed the run: the plan's weights on the "
+                          "noisy input as it is")
     seconds: float = Field(description="wall time of the whole demo (not in answer.md)")
     images: DemoImages = Field(default_factory=DemoImages)
 
@@ -154,8 +167,7 @@ def plan_demo(recommended_weights: str, recommended_label: str, scales: list[flo
     if weights not in have:
         resolve(FALLBACK_WEIGHTS)  # raises, saying how to install, when nothing can run
         weights, substitute_for = FALLBACK_WEIGHTS, recommended_label
-    encoder = have[weights].encoder
-    model = f"LIIF with the {ENCODER_NAMES.get(encoder, encoder)} encoder"
+    model = model_label(weights)
     wanted = [d for d in DEGRADATIONS if d in degradations]
     return DemoPlan(weights=weights, model=model, substitute_for=substitute_for, scale=chosen,
                     scale_note=note, degradations=wanted, denoise=denoise_note(wanted),
@@ -163,15 +175,57 @@ def plan_demo(recommended_weights: str, recommended_label: str, scales: list[flo
 
 
 ENCODER_NAMES = {"edsr-baseline": "EDSR-baseline", "rdn": "RDN"}
+RELEASED_WEIGHTS = {"liif-edsr-baseline", "liif-rdn"}
+
+
+def model_label(weights: str) -> str:
+    """What ran, in words: the encoder, and the weights' name unless they are a release."""
+    from cnaps.sr.weights import resolve
+
+    encoder = resolve(weights).encoder
+    label = f"LIIF with the {ENCODER_NAMES.get(encoder, encoder)} encoder"
+    return label if weights in RELEASED_WEIGHTS else f"{label} ({weights} weights)"
+
+
+def _denoise_module():
+    """`cnaps.sr.denoise` (the `--denoise auto` routing), or None in a build without it."""
+    try:
+        from cnaps.sr import denoise
+    except ImportError:
+        return None
+    return denoise
 
 
 def denoise_note(degradations: list[str]) -> str:
-    """How noise is handled. The hook for a noise-robust model (`--denoise auto`): until cnaps
-    has one, the released weights run on the noisy input and the answer says so."""
+    """How noise will be handled, before the run (the run's own decision replaces it)."""
     if "noise" not in degradations:
         return "not needed (no noise was added)"
-    return ("cnaps has no noise-robust LIIF weights yet, so the released weights, trained on "
-            "clean inputs, ran on the noisy input as it is")
+    if _denoise_module() is None:
+        return ("cnaps has no noise handling in this build, so the released weights, trained "
+                "on clean inputs, ran on the noisy input as it is")
+    return "--denoise auto"
+
+
+def denoise_decision(plan: DemoPlan, lr: np.ndarray):
+    """`--denoise auto` for a noisy input: (weights, input to upscale, note), or None when
+    there is no noise or no noise handling. The plan's weights are kept unless they are the
+    released EDSR-baseline ones, which auto may swap for noise-robust weights."""
+    denoise = _denoise_module()
+    if "noise" not in plan.degradations or denoise is None:
+        return None
+    keep = None if plan.weights == denoise.RELEASED else plan.weights
+    decision = denoise.decide("auto", lr, weights=keep)
+    steps = []
+    if decision.prefilter:
+        steps.append("a non-local-means pre-filter")
+    if decision.weights_name != plan.weights:
+        steps.append(f"the {decision.weights_name} weights")
+    if not steps:
+        return None
+    inp = denoise.prefilter(lr, decision.sigma) if decision.prefilter else lr
+    note = (f"--denoise auto estimated noise sigma {decision.sigma:.1f} (8-bit units) and "
+            f"used {' and '.join(steps)}")
+    return decision.weights_name, np.ascontiguousarray(inp), note
 
 
 def load_photo(image: str | None) -> tuple[np.ndarray, str, tuple[int, int, int] | None]:
@@ -254,7 +308,7 @@ def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.n
     from cnaps.sr.weights import resolve
 
     model = load_weights(weights)
-    inp = torch.from_numpy(lr).permute(2, 0, 1).float().div(255.0)  # (3, h, w)
+    inp = torch.tensor(lr).permute(2, 0, 1).float().div(255.0)  # (3, h, w)
     with deterministic_torch(), torch.no_grad():
         out = upscale(model, inp, size)  # (3, H, W) in [0, 1]
     return out.permute(1, 2, 0).double().numpy(), resolve(weights).sha256
@@ -267,35 +321,45 @@ def run_demo(plan: DemoPlan) -> DemoRun:
     gt, lr_clean = make_pair(photo, plan.scale)
     lr = degrade(lr_clean, plan.degradations, plan.seed)
     gt_h, gt_w = gt.shape[:2]
-    out, sha = run_model(plan.weights, lr, (gt_h, gt_w))
-    bicubic = np.asarray(Image.fromarray(lr).resize((gt_w, gt_h), Image.BICUBIC))
     gt_f = gt.astype(np.float64) / 255.0
     shave = math.ceil(plan.scale)
+    decided = denoise_decision(plan, lr)
+    weights, model_input, denoise = decided or (plan.weights, lr, plan.denoise)
+    out, sha = run_model(weights, model_input, (gt_h, gt_w))
+    bicubic = np.asarray(Image.fromarray(lr).resize((gt_w, gt_h), Image.BICUBIC))
     psnr_m, ssim_m = y_metrics(out, gt_f, shave)
     psnr_b, ssim_b = y_metrics(bicubic.astype(np.float64) / 255.0, gt_f, shave)
-    out_u8 = to_uint8(out)
-    zoom = zoom if zoom is not None else busiest_box(gt)
-    pictures = {
-        "lr": Image.fromarray(lr),
-        "bicubic": Image.fromarray(bicubic),
-        "model": Image.fromarray(out_u8),
-        "ground_truth": Image.fromarray(gt),
-    }
-    pictures["comparison"] = comparison(
-        [(f"input {lr.shape[1]}x{lr.shape[0]} (nearest)", pictures["lr"]),
-         ("bicubic", pictures["bicubic"]),
-         (plan.model.replace("LIIF with the ", "LIIF, "), pictures["model"]),
-         ("ground truth", pictures["ground_truth"])], zoom)
+    label = plan.model if weights == plan.weights else model_label(weights)
+    panels = [(f"input {lr.shape[1]}x{lr.shape[0]} (nearest)", Image.fromarray(lr)),
+              ("bicubic", Image.fromarray(bicubic))]
+    raw = None
+    if decided:
+        raw_out, _ = run_model(plan.weights, lr, (gt_h, gt_w))
+        psnr_r, ssim_r = y_metrics(raw_out, gt_f, shave)
+        raw = DemoRaw(model=plan.model, weights=plan.weights, psnr=Pair(model=psnr_r,
+                      bicubic=psnr_b), ssim=Pair(model=ssim_r, bicubic=ssim_b))
+        panels.append((f"{short(plan.model)}, noisy input", Image.fromarray(to_uint8(raw_out))))
+    panels += [(short(label) + (", --denoise auto" if decided else ""),
+                Image.fromarray(to_uint8(out))),
+               ("ground truth", Image.fromarray(gt))]
+    pictures = {"lr": panels[0][1], "bicubic": panels[1][1], "model": panels[-2][1],
+                "ground_truth": panels[-1][1]}
+    pictures["comparison"] = comparison(panels, zoom if zoom is not None else busiest_box(gt))
     result = DemoResult(
-        model=plan.model, weights=plan.weights, weights_sha256=sha,
+        model=label, weights=weights, weights_sha256=sha,
         substitute_for=plan.substitute_for, photo=photo_note,
         input_size=Size(width=lr.shape[1], height=lr.shape[0]),
         output_size=Size(width=gt_w, height=gt_h), scale=plan.scale,
-        scale_note=plan.scale_note, degradations=plan.degradations, denoise=plan.denoise,
+        scale_note=plan.scale_note, degradations=plan.degradations, denoise=denoise,
         seed=plan.seed, psnr=Pair(model=psnr_m, bicubic=psnr_b),
-        ssim=Pair(model=ssim_m, bicubic=ssim_b),
+        ssim=Pair(model=ssim_m, bicubic=ssim_b), raw=raw,
         seconds=round(time.perf_counter() - start, 3))
     return DemoRun(result=result, pictures=pictures)
+
+
+def short(label: str) -> str:
+    """'LIIF with the EDSR-baseline encoder' -> 'LIIF, EDSR-baseline' (panel captions)."""
+    return label.replace("LIIF with the ", "LIIF, ").replace(" encoder", "")
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -318,7 +382,7 @@ def busiest_box(gt: np.ndarray) -> tuple[int, int, int]:
     return box
 
 
-LABEL_H = 28
+LABEL_H = 30
 GAP = 8
 
 
@@ -326,7 +390,7 @@ def comparison(panels: list[tuple[str, Image.Image]], zoom: tuple[int, int, int]
     """Side by side, full view on top (zoom box outlined) and the zoomed crop below."""
     width, height = panels[-1][1].size
     top, left, side = zoom
-    font = ImageFont.load_default(size=16)
+    font = ImageFont.load_default(size=18)
     n = len(panels)
     canvas = Image.new("RGB", (n * width + (n + 1) * GAP,
                                2 * (height + LABEL_H) + 3 * GAP), "white")

@@ -81,7 +81,7 @@ def _compare(golden: Path, report, error: str | None) -> list[str]:
     if not (golden / "answer.md").is_file():
         return [f"no golden answer in {golden}"]
     problems += _diff("answer.md", (golden / "answer.md").read_text(), report.markdown)
-    expected = json.loads((golden / "answer.json").read_text())
+    expected = normalised_record(json.loads((golden / "answer.json").read_text()))
     actual = normalised_record(report.record)
     if expected != actual:
         problems += _diff("answer.json", json.dumps(expected, indent=2, ensure_ascii=False),

@@ -1,0 +1,132 @@
+"""The answer's context and templates: variables match the context models, numbers are
+formatted deterministically, prompt text stays data, and each kind of prompt reads right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2 import meta
+
+from cnaps import answer
+from cnaps.catalog import load_catalog
+from cnaps.classify import classify, extract_request
+from cnaps.demo import DemoImages, DemoResult, Pair, Size
+from cnaps.prompt import load_prompt
+from cnaps.relevance import judge_related
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
+SEED = Path(__file__).parent.parent / "examples" / "prompts" / "000_d8520ca7f81b1e4f.txt"
+TEMPLATES = {"answer.md.j2": answer.AnswerContext, "answer.html.j2": answer.HtmlContext}
+
+
+@pytest.mark.parametrize("name, model", sorted(TEMPLATES.items()))
+def test_template_variables_are_the_context_fields(name, model):
+    env = jinja2.Environment()
+    source = (answer.PROMPTS_DIR / name).read_text()
+    used = meta.find_undeclared_variables(env.parse(source))
+    assert used == set(model.model_fields)
+
+
+def test_every_template_file_has_a_context_model():
+    assert {p.name for p in answer.PROMPTS_DIR.glob("*.j2")} == set(TEMPLATES)
+
+
+def _context(path, demo=None, no_demo_reason="No demo was run (--no-demo was given)."):
+    prompt = load_prompt(path)
+    catalog = load_catalog()
+    classification = classify(prompt, catalog)
+    return answer.build_context(prompt, catalog, classification,
+                                extract_request(prompt.question),
+                                judge_related(prompt, classification, catalog), demo,
+                                None if demo else no_demo_reason)
+
+
+def _demo_result(**changes) -> DemoResult:
+    values = dict(
+        model="LIIF with the EDSR-baseline encoder", weights="liif-edsr-baseline",
+        weights_sha256="0" * 64, substitute_for="LIIF-RDN", photo="a photo",
+        input_size=Size(width=48, height=48), output_size=Size(width=384, height=384),
+        scale=8.0, scale_note="x8 as asked", degradations=["noise"], denoise="none",
+        seed=0, psnr=Pair(model=23.164087, bicubic=22.650631),
+        ssim=Pair(model=0.6609864, bicubic=0.6629065), seconds=12.3, images=DemoImages())
+    values.update(changes)
+    return DemoResult(**values)
+
+
+def test_three_numbered_sections_in_order():
+    md = answer.render_markdown(_context(FIXTURES / "sr_upscale_x2.txt"))
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert [h[:6] for h in headings] == ["## 1. ", "## 2. ", "## 3. "]
+
+
+def test_demo_numbers_are_quoted_with_fixed_decimals_and_substitution_is_said():
+    md = answer.render_markdown(_context(SEED, demo=_demo_result()))
+    assert "| Bicubic interpolation | 22.65 | 0.663 |" in md
+    assert "| LIIF with the EDSR-baseline encoder | 23.16 (+0.51) | 0.661 (-0.002) |" in md
+    assert ("The recommended LIIF-RDN was not run: its weights are not installed here. "
+            "Shown instead: **LIIF with the EDSR-baseline encoder**, in place of LIIF-RDN") in md
+    assert "12.3" not in md  # timings only in answer.json
+    assert "x8 is beyond the training range" in md
+    assert "![Input, bicubic, model output and ground truth" in md
+
+
+def test_seed_question_reads_as_noisy_x8_super_resolution():
+    md = answer.render_markdown(_context(SEED))
+    section1 = md.split("## 2.")[0]
+    assert "**Arbitrary-scale single-image super-resolution.**" in section1
+    assert "What the user did: enlarged a noisy low-resolution image by x8." in section1
+    assert "No demo was run (--no-demo was given)." in md
+    assert "**The input was noisy.**" in md
+
+
+def test_prompt_text_is_data_never_template_or_html():
+    ctx = _context(FIXTURES / "injection_summaries.txt")
+    md = answer.render_markdown(ctx)
+    assert r"{{ 7\*7 }}" in md and "49" not in md
+    assert "{{ config }}" in md
+    html = answer.markdown_to_html(md)
+    assert "<script" not in html and "<b>" not in html
+    assert "evil.example.com" not in md
+
+
+def test_html_page_escapes_its_title_and_inlines_images():
+    body = answer.markdown_to_html("![c](images/comparison.png) ![x](other.png)",
+                                   {"images/comparison.png": b"\x89PNG"})
+    assert 'src="data:image/png;base64,iVBORw==' in body and 'src="other.png"' in body
+    page = answer.render_html(answer.HtmlContext(title="<b>t</b>", body=body))
+    assert "<title>&lt;b&gt;t&lt;/b&gt;</title>" in page and page.startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("fixture", ["denoise_dncnn.txt", "t2i_stable_diffusion.txt",
+                                     "fixed_x4_edsr.txt", "inpaint_lama.txt"])
+def test_tasks_without_a_runnable_model_get_no_demo_and_no_liif(fixture):
+    md = answer.render_markdown(_context(FIXTURES / fixture, no_demo_reason="No demo was run: x."))
+    prompt = load_prompt(FIXTURES / fixture)
+    assert "No demo was run: x." in md
+    if "https://arxiv.org/abs/2012.09161" not in prompt.allowed_urls:
+        assert "2012.09161" not in md and "LIIF" not in md
+
+
+def test_nothing_fits_gives_the_fixed_phrase():
+    md = answer.render_markdown(_context(FIXTURES / "unknown_task.txt"))
+    assert md.count(answer.CANNOT_ANSWER) >= 2
+
+
+def test_rendering_is_deterministic():
+    ctx = _context(SEED, demo=_demo_result())
+    assert answer.render_markdown(ctx) == answer.render_markdown(ctx.model_copy(deep=True))
+
+
+def test_tidy_markdown_spaces_blocks():
+    text = "# T\npara\n- a\n- b\n\n\n\n| h |\n|---|\n| c |\ntext  \n## S\nx"
+    assert answer.tidy_markdown(text) == (
+        "# T\n\npara\n\n- a\n- b\n\n| h |\n|---|\n| c |\ntext\n\n## S\n\nx\n")
+
+
+def test_formatting_helpers():
+    assert answer.fmt(23.164, 2) == "23.16" and answer.fmt_signed(-0.0019, 3) == "-0.002"
+    assert answer.join_words(["noisy", "blurred", "JPEG-compressed"]) == \
+        "noisy, blurred and JPEG-compressed"
+    assert answer.safe_url("https://e.com/a b(c)") == "https://e.com/a%20b%28c%29"

@@ -1,0 +1,96 @@
+"""The whole report: the JSON record, citations, and all-or-nothing writing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cnaps import report as report_mod
+from cnaps.errors import CnapsError
+from cnaps.guard import find_urls
+from cnaps.prompt import load_prompt, normalize_url
+from cnaps.report import AnswerOptions, make_report, normalised_record, write_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
+NO_DEMO = AnswerOptions(demo=False)
+
+
+@pytest.fixture(scope="module")
+def sr_report():
+    return make_report(FIXTURES / "sr_upscale_x2.txt", NO_DEMO)
+
+
+def test_record_has_the_contract_fields(sr_report):
+    data = json.loads(sr_report.json_text())
+    assert data["task"] == {"id": "arbitrary-scale-super-resolution",
+                            "name": "Arbitrary-scale single-image super-resolution",
+                            "confidence": data["task"]["confidence"]}
+    assert data["request"] == {"scales": [2.0], "degradations": []}
+    assert set(data["models"][0]) >= {"name", "paper", "github", "runnable"}
+    assert all(set(r) >= {"title", "url", "relevance", "reason"} for r in data["related"])
+    assert data["demo"] is None and data["no_demo_reason"].startswith("No demo was run")
+    assert data["guard"] == {"removed": []}
+    assert data["options"] == {"demo": False, "image": None, "scale": None, "seed": 0}
+
+
+def test_citations_are_every_url_of_the_answer_and_all_from_the_prompt(sr_report):
+    allowed = load_prompt(FIXTURES / "sr_upscale_x2.txt").allowed_urls
+    urls = find_urls(sr_report.markdown)
+    assert sr_report.record.citations == list(dict.fromkeys(urls))
+    assert all(normalize_url(u) in allowed for u in urls)
+
+
+def test_non_runnable_model_explains_why_no_demo():
+    rec = make_report(FIXTURES / "denoise_dncnn.txt", AnswerOptions()).record
+    assert rec.demo is None and "cnaps runs only LIIF super-resolution" in rec.no_demo_reason
+    assert rec.models[0].runnable is False
+
+
+def test_normalised_record_drops_timings_and_rounds_metrics():
+    data = {"demo": {"seconds": 1.5, "psnr": {"model": 23.16408, "bicubic": 22.6506},
+                     "ssim": {"model": 0.66098, "bicubic": 0.66290}}}
+    assert normalised_record(data) == {"demo": {"psnr": {"model": 23.164, "bicubic": 22.651},
+                                                "ssim": {"model": 0.661, "bicubic": 0.663}}}
+
+
+def test_write_report_writes_everything(sr_report, tmp_path):
+    out = write_report(sr_report, tmp_path / "runs" / "x")
+    assert sorted(p.name for p in out.iterdir()) == ["answer.html", "answer.json", "answer.md"]
+    assert (out / "answer.md").read_text() == sr_report.markdown
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["x"]  # no temporary left
+
+
+def test_write_report_replaces_a_previous_answer(sr_report, tmp_path):
+    out = tmp_path / "x"
+    write_report(sr_report, out)
+    (out / "images").mkdir()
+    (out / "images" / "stale.png").write_bytes(b"old")
+    write_report(sr_report, out)
+    assert not (out / "images").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
+def test_failure_leaves_nothing_half_written(sr_report, tmp_path, monkeypatch):
+    out = tmp_path / "x"
+    write_report(sr_report, out)
+    before = (out / "answer.json").read_text()
+
+    def boom(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report_mod.Report, "json_text", boom)
+    with pytest.raises(OSError):
+        write_report(sr_report, out)
+    with pytest.raises(OSError):
+        write_report(sr_report, tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+    assert (out / "answer.json").read_text() == before
+
+
+def test_refuses_to_replace_a_folder_that_is_not_an_answer(sr_report, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(CnapsError, match="not a cnaps answer folder"):
+        write_report(sr_report, tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
