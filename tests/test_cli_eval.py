@@ -59,6 +59,7 @@ def test_eval_options_reach_the_report(data, tiny_weights, tmp_path, capsys):
     code, _, err = run(["eval", "--data", str(data), "--sets", "Tiny", "--scales", "2",
                         "--weights", str(tiny_weights), "--metric", "rgb", "--lr-kernel",
                         "matlab", "--noise", "5", "--jpeg", "70", "--seed", "4", "--limit", "1",
+                        "--threads", "1", "--device", "cpu",
                         "--json", str(tmp_path / "r.json"), "--no-progress"], capsys)
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
 from cnaps.errors import ConfigError, ScaleError
 
 
@@ -53,8 +54,10 @@ def _scales(text: str) -> list[float]:
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
               help="Write a PSNR-vs-scale plot (PNG) here.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@device_option
+@threads_option
 def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, jpeg, seed,
-             limit, json_path, plot_path, progress):
+             limit, json_path, plot_path, progress, device, threads):
     """Score a model against plain bicubic with the LIIF paper's protocol.
 
     For each HR image and scale s: crop to a multiple of s, make the LR by bicubic
@@ -78,9 +81,11 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
         raise ConfigError(f"--{err['loc'][0]}: {err['msg']}") from None
     for name in settings.sets:  # fail on a bad folder before loading the model
         list_images(data, name, settings.limit)
+    apply_threads(threads)
     label = str(weights) if weights else model_name
     model = load_weights(weights if weights else model_name)
-    report = evaluate(data, settings, model_upscaler(model), Path(label).name, progress)
+    upscaler = model_upscaler(model, pick_device(device))
+    report = evaluate(data, settings, upscaler, Path(label).name, progress)
     click.echo(format_table(report))
     click.echo(f"({report.protocol}; {report.seconds:.0f} s)", err=True)
     if json_path:

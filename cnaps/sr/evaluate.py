@@ -223,12 +223,12 @@ def evaluate(data: Path, settings: EvalSettings, upscaler: Upscaler, model_name:
                       torch_threads=torch.get_num_threads())
 
 
-def model_upscaler(model) -> Upscaler:
-    """The engine's `upscale` for a loaded model, as an Upscaler."""
+def model_upscaler(model, device: torch.device | str = "cpu") -> Upscaler:
+    """The engine's `upscale` for a loaded model, as an Upscaler (output back on the CPU)."""
     from cnaps.sr.inference import upscale
 
     def run(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return upscale(model, lr, size, progress=False)
+        return upscale(model, lr, size, progress=False, device=device).cpu()
     return run
 
 
