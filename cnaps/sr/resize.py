@@ -120,6 +120,8 @@ def downsample(img: np.ndarray, scale: int, kernel: str = "pil") -> np.ndarray:
     rows, cols = img.shape[0] // scale, img.shape[1] // scale
     if kernel == "pil":
         return resize_pil(img, (rows, cols))
-    if kernel == "matlab":
-        return imresize_matlab(img, output_shape=(rows, cols))
+    if kernel == "matlab":  # as the benchmarks' scripts call it: imresize(hr, 1/s, 'bicubic')
+        out = imresize_matlab(img, scale=1 / scale)
+        assert out.shape[:2] == (rows, cols), (out.shape, rows, cols)
+        return out
     raise ValueError(f"unknown LR kernel {kernel!r}; choose pil or matlab")
