@@ -154,7 +154,7 @@ class AnswerContext(_Model):
     runnable: bool = Field(description="a recommended model is one cnaps can run")
     demo: DemoView | None
     no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
-    beyond_training: bool = Field(description="the demo's (or the largest asked) scale is above x4")
+    beyond_training: bool = Field(description="the largest asked (else the demo's) scale is above x4")
     request_max_scale: str = Field(description="that scale, e.g. '8', or ''")
     degraded: str = Field(description="e.g. 'noisy', or '' for a clean input")
     how_facts: list[Fact]
@@ -284,7 +284,8 @@ def build_context(prompt, catalog, classification, request, judgements,
         for key, fact in _facts(catalog, family, prompt.allowed_urls).items():
             facts.setdefault(key, fact)
 
-    scale = demo.scale if demo else (max(request.scales) if request.scales else None)
+    # Limits concern what the user asked; the demo's scale only when they asked none.
+    scale = max(request.scales) if request.scales else (demo.scale if demo else None)
     beyond = scale is not None and scale > TRAINED_MAX_SCALE
     scale_ids = SCALE_FACTS if beyond else SCALE_FACTS[:1]
     task = catalog.task(classification.task_id)
