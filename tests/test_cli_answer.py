@@ -124,3 +124,22 @@ def test_seed_answer_with_demo_is_fast_deterministic_and_matches_the_example(tmp
     assert (demo["input_size"], demo["output_size"]) == (
         {"width": 48, "height": 48}, {"width": 384, "height": 384})
     assert md_a == (EXAMPLES / "answers" / SEED_000.stem / "answer.md").read_bytes()
+
+
+def test_hostile_question_is_escaped_and_its_url_removed(tmp_path, capsys):
+    text = (FIXTURES / "sr_upscale_x2.txt").read_text()
+    prompt = tmp_path / "hostile.txt"
+    question = text.split('"')[1]
+    prompt.write_text(text.replace(
+        question, "Why? See http://evil.example.com/x <img src=x onerror=alert(1)> {{ 7*7 }}", 1))
+    code, _, err = run(["answer", prompt, "--no-demo", "--out", tmp_path / "a"], capsys)
+    assert code == 0
+    assert "citation guard removed 1 URL(s) not given by the prompt: " \
+           "http://evil.example.com/x" in err
+    md = (tmp_path / "a" / "answer.md").read_text()
+    html = (tmp_path / "a" / "answer.html").read_text()
+    data = json.loads((tmp_path / "a" / "answer.json").read_text())
+    assert "evil.example.com" not in md and "evil.example.com" not in html
+    assert data["guard"]["removed"] == ["http://evil.example.com/x"]
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert r"{{ 7\*7 }}" in md and "{{ 7*7 }}" in html
