@@ -80,7 +80,7 @@ class Fact(_Model):
     id: str
     text: str = Field(description="Markdown-safe")
     url: str = Field(description="a URL the prompt gave (the fact's paper)")
-    label: str = Field(description="Markdown-safe link text for the source, e.g. 'LIIF, arXiv 2012.09161'")
+    label: str = Field(description="Markdown-safe link text, e.g. 'LIIF, arXiv 2012.09161'")
 
 
 class ModelView(_Model):
@@ -154,7 +154,8 @@ class AnswerContext(_Model):
     runnable: bool = Field(description="a recommended model is one cnaps can run")
     demo: DemoView | None
     no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
-    beyond_training: bool = Field(description="the largest asked (else the demo's) scale is above x4")
+    beyond_training: bool = Field(
+        description="the largest asked (else the demo's) scale is above x4")
     request_max_scale: str = Field(description="that scale, e.g. '8', or ''")
     degraded: str = Field(description="e.g. 'noisy', or '' for a clean input")
     how_facts: list[Fact]

@@ -23,7 +23,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.errors import InputImageError, ScaleError, WeightsNotInstalledError
+from cnaps.errors import InputImageError, ScaleError
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
 NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
@@ -409,7 +409,3 @@ def comparison(panels: list[tuple[str, Image.Image]], zoom: tuple[int, int, int]
         canvas.paste(crop, (x, y + LABEL_H))
     return canvas
 
-
-def no_demo_reason(weights_error: WeightsNotInstalledError) -> str:
-    """The sentence the answer gives when no LIIF weights at all are installed."""
-    return f"No demo was run: {weights_error}."

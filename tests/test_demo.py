@@ -25,7 +25,8 @@ def test_choose_scale(scales, chosen, note):
     assert demo.choose_scale(scales) == (chosen, note)
 
 
-@pytest.mark.parametrize("scale, lr_side, gt_side", [(8.0, 48, 384), (3.5, 109, 382), (4.0, 96, 384)])
+@pytest.mark.parametrize("scale, lr_side, gt_side",
+                         [(8.0, 48, 384), (3.5, 109, 382), (4.0, 96, 384)])
 def test_pair_is_cropped_to_lr_size_times_scale(scale, lr_side, gt_side):
     photo, note, zoom = demo.load_photo(None)
     assert photo.shape == (384, 384, 3) and "astronaut" in note
