@@ -143,3 +143,13 @@ def test_hostile_question_is_escaped_and_its_url_removed(tmp_path, capsys):
     assert data["guard"]["removed"] == ["http://evil.example.com/x"]
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert r"{{ 7\*7 }}" in md and "{{ 7*7 }}" in html
+
+
+def test_without_weights_the_answer_says_how_to_install_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CNAPS_HOME", str(tmp_path / "home"))  # an empty weights cache
+    code, _, _ = run(["answer", FIXTURES / "sr_upscale_x2.txt", "--out", tmp_path / "a"], capsys)
+    assert code == 0
+    md = (tmp_path / "a" / "answer.md").read_text()
+    assert ("No demo was run: weights 'liif-edsr-baseline' are not installed; "
+            "cnaps weights pull liif-edsr-baseline.") in md
+    assert json.loads((tmp_path / "a" / "answer.json").read_text())["demo"] is None
