@@ -12,7 +12,7 @@ from cnaps.classify import classify, extract_request
 from cnaps.prompt import load_prompt, parse_prompt
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 SR = "arbitrary-scale-super-resolution"
 

@@ -10,7 +10,7 @@ from cnaps.errors import PromptError
 from cnaps.prompt import arxiv_id, load_prompt, normalize_url, parse_prompt
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds
 LIIF = ["https://arxiv.org/abs/2012.09161", "https://github.com/yinboc/liif"]
 
 

@@ -12,7 +12,7 @@ from cnaps.prompt import load_prompt, parse_prompt
 from cnaps.relevance import judge_related
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds
 
 
 @pytest.fixture(scope="module")
