@@ -262,7 +262,7 @@ def plot(report: EvalReport, path: Path) -> None:
         ax.plot(scales, [r.model.psnr for r in rows], "o-", label=report.model or "model")
         ax.plot(scales, [r.bicubic.psnr for r in rows], "s--", label="bicubic")
         ax.set_xscale("log")
-        ax.set_xticks(scales, [f"x{s}" for s in scales])
+        ax.set_xticks(scales, [f"x{s}" for s in scales], fontsize=7)
         ax.minorticks_off()
         ax.set_title(f"{set_name} (n={rows[0].n})")
         ax.set_xlabel("scale")
