@@ -11,7 +11,7 @@ QUICK="${1:-}"
 {
   echo "## Throughput (cnaps upscale vs the plain reference algorithm)"
   echo
-  "$PY" throughput.py --markdown $QUICK
+  "$PY" throughput.py --markdown --repeats 2 $QUICK
   echo
   echo "## Peak memory (cnaps upscale, fresh process)"
   echo

@@ -73,7 +73,8 @@ def main() -> None:
     parser.add_argument("--plain-budget", type=int, default=512 * 512,
                         help="output pixels the plain algorithm computes per case")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=1, help="best of N timings")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="best of N timings (cases over a minute run once)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -95,6 +96,8 @@ def main() -> None:
             t_ours = min(t_ours, time.perf_counter() - start)
             t, band, r0 = plain_timed(model, lr, out_h, out_w, args.plain_budget)
             t_plain = min(t_plain, t)
+            if t_ours + t > 60:  # long cases are stable enough: run once
+                break
         diff = (ours[:, r0:r0 + band.shape[1]] - band).abs().max().item()
         mpix = out_h * out_w / 1e6
         ratios[(size, scale)] = t_plain / t_ours

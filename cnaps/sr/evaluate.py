@@ -211,7 +211,8 @@ def evaluate(data: Path, settings: EvalSettings, upscaler: Upscaler, model_name:
     protocol = (f"HR -> RGB, top-left crop to a multiple of the scale; LR = {settings.lr_kernel} "
                 f"bicubic downsample of the 8-bit crop")
     if settings.noise:
-        protocol += f" + Gaussian noise sigma {settings.noise:g} (8-bit, rounded, seed {settings.seed})"
+        protocol += (f" + Gaussian noise sigma {settings.noise:g} (8-bit, rounded, "
+                     f"seed {settings.seed})")
     if settings.jpeg:
         protocol += f" + JPEG quality {settings.jpeg}"
     protocol += ("; model queried at every HR pixel, float output; "
