@@ -48,6 +48,10 @@ def main() -> None:
         why = "no seed prompt 000" if seed is None else "no `cnaps answer` command yet"
         print(f"skipped: {why}")
         return
+    if args.threads:  # the child gets it through the environment; the parent only reports it
+        import torch
+
+        torch.set_num_threads(args.threads)
     about = machine()
     env = dict(os.environ)
     if args.threads:

@@ -69,6 +69,10 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print a README table")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     args = parser.parse_args()
+    if args.threads:  # the children get --threads; the parent only reports it
+        import torch
+
+        torch.set_num_threads(args.threads)
     about = machine()
     print(f"machine: {about}", file=sys.stderr)
     rows = []
