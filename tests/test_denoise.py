@@ -101,3 +101,22 @@ def test_upscale_cli_denoise_option(tmp_path, clean_lr, capsys):
     assert "NLM pre-filter" in capsys.readouterr().err
     with Image.open(tmp_path / "out.png") as out:
         assert out.size == (80, 80)
+
+
+def test_shipped_noise_robust_weights_match_their_entry_and_card():
+    import json
+    from pathlib import Path
+
+    from cnaps.sr.checkpoint import load_model, read_checkpoint
+    from cnaps.sr.weights import KNOWN, installed, sha256_of
+
+    known = KNOWN[ROBUST]
+    path = Path(denoise.__file__).resolve().parent.parent / known.package_file
+    assert path.is_file() and path.stat().st_size == known.size
+    assert sha256_of(path) == known.sha256
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["sha256"] == known.sha256 and "fine-tuned here" in card["label"]
+    assert "optimizer" not in read_checkpoint(path)
+    assert load_model(path).encoder_spec.name == "edsr-baseline"
+    assert installed()[ROBUST].file == str(path)
+    assert denoise.robust_available()

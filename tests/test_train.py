@@ -144,3 +144,18 @@ def test_cli_train_and_clean_errors(tmp_path, folder, capsys):
               str(tmp_path / "nowhere")])
     assert exc.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_export_weights_strips_the_run_state(tmp_path, folder):
+    from cnaps.sr.train import export_weights
+    from cnaps.sr.weights import sha256_of
+
+    train(config(folder, steps=3), tmp_path / "run", device="cpu", progress=False,
+          log=lambda s: None)
+    sha, size = export_weights(tmp_path / "run" / "last.pth", tmp_path / "w.pt")
+    ckpt = read_checkpoint(tmp_path / "w.pt")
+    assert set(ckpt) == {"model", "epoch"}
+    assert sha == sha256_of(tmp_path / "w.pt") and size == (tmp_path / "w.pt").stat().st_size
+    last = read_checkpoint(tmp_path / "run" / "last.pth")
+    for key, value in last["model"]["sd"].items():
+        assert torch.equal(value, ckpt["model"]["sd"][key])

@@ -306,3 +306,14 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
             last_save = time.monotonic()
     bar.close()
     return record
+
+
+def export_weights(checkpoint: str | Path, out: str | Path) -> tuple[str, int]:
+    """Write a run's checkpoint as a release: model spec + weights + epoch, no optimiser or
+    run state. Returns (sha256, size in bytes) of the written file."""
+    from cnaps.sr.weights import sha256_of
+
+    ckpt = read_checkpoint(checkpoint)
+    model = load_model(checkpoint)
+    save_checkpoint(model, out, epoch=ckpt.get("epoch"))
+    return sha256_of(Path(out)), Path(out).stat().st_size

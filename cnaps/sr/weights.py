@@ -59,6 +59,15 @@ KNOWN: dict[str, KnownWeights] = {
             how_to_get=("not downloadable here: get rdn-liif.pth from the links in "
                         "github.com/yinboc/liif, then `cnaps weights add rdn-liif.pth`"),
             license="BSD-3-Clause"),
+        KnownWeights(
+            name="liif-edsr-baseline-noise", encoder="edsr-baseline",
+            description=("fine-tuned here (cnaps), not a released model: EDSR-baseline-LIIF "
+                         "fine-tuned from liif-edsr-baseline with noise/JPEG on the LR input "
+                         "(card: cnaps/weights/liif-edsr-baseline-noise.json)"),
+            sha256="beba954e4c04efccc18f0464dd91c534b65c52ec795e2c951e700f3e42ae9d18",
+            size=6_302_077, package_file="weights/liif-edsr-baseline-noise.pt",
+            how_to_get="shipped inside cnaps (reinstall cnaps if it is missing)",
+            license="BSD-3-Clause (derived from the released weights)"),
     ]
 }
 
