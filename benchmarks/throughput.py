@@ -107,7 +107,7 @@ def main() -> None:
                      f"{diff:.1e}"])
         print(f"  {size}px x{scale}: {t_ours:.1f} s vs {t_plain:.1f} s", file=sys.stderr,
               flush=True)
-    head = ["input", "scale", "output", "cnaps MP/s", "plain MP/s", "speed-up", "max |diff|"]
+    head = ["input", "scale", "output", "cnaps MP/s", "plain MP/s", "speed-up", "max abs diff"]
     print(table(head, rows, args.markdown))
     print(f"\nMachine: {about}.")
     if any(r[4].endswith("*") for r in rows):
