@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -250,8 +251,15 @@ def fetch_debian(packages: list[str], cache: Path) -> dict[str, Path]:
                     raise DataError(f"apt-get download {pkg} failed ({last}); check apt's "
                                     "sources or leave the package out with --no-debian")
             tmp = Path(tempfile.mkdtemp(dir=cache))
-            subprocess.run(["dpkg", "-x", str(debs[0]), str(tmp)], check=True)
-            tmp.rename(root)
+            proc = subprocess.run(["dpkg", "-x", str(debs[0]), str(tmp)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+                last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+                raise DataError(f"dpkg -x {debs[0].name} failed ({last}); delete it from "
+                                f"{cache} and run again to download it anew")
+            root.parent.mkdir(parents=True, exist_ok=True)
+            tmp.rename(root)  # only a complete extraction gets the package's name
         roots[pkg] = root
     return roots
 
