@@ -179,12 +179,17 @@ RELEASED_WEIGHTS = {"liif-edsr-baseline", "liif-rdn"}
 
 
 def model_label(weights: str) -> str:
-    """What ran, in words: the encoder, and the weights' name unless they are a release."""
-    from cnaps.sr.weights import resolve
+    """What ran, in words: the encoder, and the weights' name and provenance unless they are a
+    release (weights trained by cnaps are always labelled as such, never passed off as released)."""
+    from cnaps.sr.weights import KNOWN, resolve
 
     encoder = resolve(weights).encoder
     label = f"LIIF with the {ENCODER_NAMES.get(encoder, encoder)} encoder"
-    return label if weights in RELEASED_WEIGHTS else f"{label} ({weights} weights)"
+    if weights in RELEASED_WEIGHTS:
+        return label
+    known = KNOWN.get(weights)
+    origin = ", fine-tuned here, not a released model" if known and known.package_file else ""
+    return f"{label} ({weights} weights{origin})"
 
 
 def _denoise_module():
@@ -382,30 +387,46 @@ def busiest_box(gt: np.ndarray) -> tuple[int, int, int]:
     return box
 
 
-LABEL_H = 30
+LINE_H = 22  # one caption line at font size 18
 GAP = 8
 
 
+def wrap(label: str, font, width: int) -> list[str]:
+    """Break a caption into lines no wider than `width` pixels (at word boundaries)."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def comparison(panels: list[tuple[str, Image.Image]], zoom: tuple[int, int, int]) -> Image.Image:
-    """Side by side, full view on top (zoom box outlined) and the zoomed crop below."""
+    """Side by side, full view on top (zoom box outlined) and the zoomed crop below; captions
+    are wrapped to their panel's width, so a long model name never runs into its neighbour."""
     width, height = panels[-1][1].size
     top, left, side = zoom
     font = ImageFont.load_default(size=18)
     n = len(panels)
+    captions = [(wrap(label, font, width), wrap(f"{label}, zoom", font, width))
+                for label, _ in panels]
+    label_h = LINE_H * max(len(lines) for pair in captions for lines in pair) + 4
     canvas = Image.new("RGB", (n * width + (n + 1) * GAP,
-                               2 * (height + LABEL_H) + 3 * GAP), "white")
+                               2 * (height + label_h) + 3 * GAP), "white")
     draw = ImageDraw.Draw(canvas)
-    for i, (label, img) in enumerate(panels):
+    for i, ((_, img), (full_lines, zoom_lines)) in enumerate(zip(panels, captions)):
         full = img.resize((width, height), Image.NEAREST) if img.size != (width, height) else img
         x = GAP + i * (width + GAP)
-        draw.text((x, GAP), label, fill="black", font=font)
-        canvas.paste(full, (x, GAP + LABEL_H))
-        draw.rectangle([x + left, GAP + LABEL_H + top, x + left + side - 1,
-                        GAP + LABEL_H + top + side - 1], outline=(255, 32, 32), width=2)
+        draw.multiline_text((x, GAP), "\n".join(full_lines), fill="black", font=font,
+                            spacing=LINE_H - 18)
+        canvas.paste(full, (x, GAP + label_h))
+        draw.rectangle([x + left, GAP + label_h + top, x + left + side - 1,
+                        GAP + label_h + top + side - 1], outline=(255, 32, 32), width=2)
         crop = full.crop((left, top, left + side, top + side))
         crop = crop.resize((width, height), Image.NEAREST)
-        y = 2 * GAP + LABEL_H + height
-        draw.text((x, y), f"{label}, zoom", fill="black", font=font)
-        canvas.paste(crop, (x, y + LABEL_H))
+        y = 2 * GAP + label_h + height
+        draw.multiline_text((x, y), "\n".join(zoom_lines), fill="black", font=font,
+                            spacing=LINE_H - 18)
+        canvas.paste(crop, (x, y + label_h))
     return canvas
-

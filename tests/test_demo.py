@@ -103,9 +103,27 @@ def test_scale_option_is_validated(monkeypatch):
 
 
 def test_comparison_has_one_column_per_panel_and_two_rows():
-    img = Image.new("RGB", (64, 64), "white")
+    img = Image.new("RGB", (200, 200), "white")
     out = demo.comparison([("a", img.resize((16, 16))), ("b", img), ("c", img)], (8, 8, 16))
-    assert out.size == (3 * 64 + 4 * demo.GAP, 2 * (64 + demo.LABEL_H) + 3 * demo.GAP)
+    label_h = demo.LINE_H + 4  # every caption fits on one line
+    assert out.size == (3 * 200 + 4 * demo.GAP, 2 * (200 + label_h) + 3 * demo.GAP)
+
+
+def test_comparison_wraps_long_captions_inside_their_panel():
+    from PIL import ImageFont
+
+    font = ImageFont.load_default(size=18)
+    long = "LIIF, EDSR-baseline (liif-edsr-baseline-noise weights, fine-tuned here)"
+    lines = demo.wrap(long, font, 200)
+    assert len(lines) > 1 and " ".join(lines) == long
+    assert all(font.getlength(line) <= 200 for line in lines)
+    img = Image.new("RGB", (200, 200), "white")
+    out = demo.comparison([(long, img), ("ground truth", img)], (8, 8, 16))
+    label_h = demo.LINE_H * len(demo.wrap(long + ", zoom", font, 200)) + 4
+    assert out.size == (2 * 200 + 3 * demo.GAP, 2 * (200 + label_h) + 3 * demo.GAP)
+    # the caption's ink stays inside its own column (nothing drawn in the gap between panels)
+    gap = np.asarray(out)[:, 200 + demo.GAP:200 + 2 * demo.GAP]
+    assert (gap == 255).all()
 
 
 def test_busiest_box_finds_the_detailed_corner():
