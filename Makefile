@@ -9,7 +9,7 @@ SEED   := examples/prompts/000_d8520ca7f81b1e4f.txt
 # (An unpinned `torch` from PyPI would pull a multi-GB CUDA build.)
 TORCH_WHEELS := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench goldens clean
 
 install: $(STAMP)
 	$(BIN)/cnaps weights pull liif-edsr-baseline
@@ -32,6 +32,13 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Regenerate every golden answer after an intended change: the fixtures' goldens and the
+# complete example answers (markdown, HTML, JSON, images) of the seed prompts.
+goldens: install
+	$(BIN)/cnaps check tests/fixtures/prompts --update
+	for p in examples/prompts/*.txt; do \
+		$(BIN)/cnaps answer $$p --out examples/answers/$$(basename $$p .txt) || exit 1; done
 
 bench: install
 	bash benchmarks/run_all.sh
