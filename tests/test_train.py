@@ -4,6 +4,7 @@ checkpoint format, device choice."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +106,23 @@ def test_resume_restores_the_state_exactly(tmp_path, folder):
     assert a["scheduler"] == b["scheduler"] and a["rng_numpy"] == b["rng_numpy"]
 
 
+def test_max_minutes_stops_cleanly_and_the_same_command_continues(tmp_path, folder):
+    torch.set_num_threads(1)
+    cfg = config(folder)
+    said = []
+    train(cfg, tmp_path / "run", device="cpu", progress=False, max_minutes=1e-9,
+          log=said.append)
+    assert read_checkpoint(tmp_path / "run" / "last.pth")["step"] == 1  # past the deadline
+    assert "stopped after" in said[-1] and "step 1 of 6" in said[-1]
+    train(cfg, tmp_path / "run", device="cpu", progress=False, log=said.append)
+    train(cfg, tmp_path / "straight", device="cpu", progress=False, log=lambda s: None)
+    a = read_checkpoint(tmp_path / "straight" / "last.pth")
+    b = read_checkpoint(tmp_path / "run" / "last.pth")
+    assert a["step"] == b["step"] == 6
+    for key, value in a["model"]["sd"].items():
+        assert torch.equal(value, b["model"]["sd"][key]), key
+
+
 def test_resume_refuses_a_different_recipe(tmp_path, folder):
     train(config(folder, steps=3), tmp_path / "run", device="cpu", progress=False,
           log=lambda s: None)
@@ -159,3 +177,26 @@ def test_export_weights_strips_the_run_state(tmp_path, folder):
     last = read_checkpoint(tmp_path / "run" / "last.pth")
     for key, value in last["model"]["sd"].items():
         assert torch.equal(value, ckpt["model"]["sd"][key])
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "configs").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_config_is_valid_and_builds_its_model(path):
+    cfg = load_config(path)
+    assert cfg.sampler.scale_min <= cfg.sampler.scale_max
+    assert all(0 < m < cfg.steps for m in cfg.optim.milestones)
+    if cfg.model.init is None:  # fresh models are built here; fine-tunes need installed weights
+        model = build_model(cfg.model)
+        assert model.encoder_spec.name == cfg.model.encoder
+
+
+def test_a_fresh_rdn_liif_trains_and_saves_in_the_released_format(tmp_path, folder):
+    torch.set_num_threads(1)
+    rdn = {"encoder": "rdn", "encoder_args": {"G0": 8, "n_blocks": 2, "n_convs": 2, "growth": 4},
+           "hidden_list": [16]}
+    train(config(folder, model=rdn, steps=2), tmp_path / "run", device="cpu", progress=False,
+          log=lambda s: None)
+    ckpt = read_checkpoint(tmp_path / "run" / "last.pth")
+    assert ckpt["step"] == 2 and ckpt["model"]["args"]["encoder_spec"]["name"] == "rdn"
+    assert any(k.startswith("encoder.RDBs.1.LFF.") for k in ckpt["model"]["sd"])
+    assert load_model(tmp_path / "run" / "best.pth").encoder_spec.name == "rdn"

@@ -15,7 +15,9 @@ import click
               show_default=True, help="Where to train.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for PyTorch (default: PyTorch's choice).")
-def train(config, out_dir, data, steps, device, threads):
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop cleanly after this much wall time (resumable: run again to continue).")
+def train(config, out_dir, data, steps, device, threads, max_minutes):
     """Train LIIF with the paper's recipe from a TOML/JSON CONFIG.
 
     Validation Y-PSNR (and bicubic's, for reference) on held-out photos is logged every epoch;
@@ -29,7 +31,7 @@ def train(config, out_dir, data, steps, device, threads):
     if threads:
         torch.set_num_threads(threads)
     cfg = load_config(config, data=data, steps=steps)
-    record = run(cfg, out_dir, device=device, log=click.echo)
+    record = run(cfg, out_dir, device=device, max_minutes=max_minutes, log=click.echo)
     scores = ", ".join(f"sigma {k}: {v:.2f} dB" for k, v in record.get("val_psnr", {}).items())
     click.echo(f"done at step {record.get('step')}: validation Y-PSNR {scores}; "
                f"weights in {out_dir}/best.pth")
