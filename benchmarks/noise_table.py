@@ -10,6 +10,7 @@ resumed; `--table` prints the Markdown table from the cache.
     python benchmarks/noise_table.py --data ../shared/data/benchmark --sets Set5 \
         --methods bicubic,liif,nlm --out benchmarks/noise_table.json
     python benchmarks/noise_table.py --out benchmarks/noise_table.json --table
+    python benchmarks/noise_table.py --data ../shared/data/benchmark --estimates  # new estimator
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ def centre_crop(img: np.ndarray, size: int | None) -> np.ndarray:
     return img[top:top + size, left:left + size]
 
 
+def pairs(files: list[Path], set_name: str, scale: int, sigma: float, crop: int | None):
+    """(path, HR crop, noisy LR) per image, with `cnaps eval`'s per-image noise seeds."""
+    settings = EvalSettings(sets=[set_name], scales=[scale], noise=sigma)
+    for path in files:
+        hr = centre_crop(read_rgb(path), crop)
+        seed = [0, scale, zlib.crc32(f"{set_name}/{path.name}".encode())]
+        yield (path, *make_pair(hr, scale, settings, seed))
+
+
+def reestimate(args) -> None:
+    """Recompute every cached noise estimate with today's estimator (no model runs): the
+    `--denoise auto` column follows cnaps.sr.denoise without re-running the models."""
+    out = Path(args.out)
+    cache = json.loads(out.read_text())
+    cache["protocol"]["auto_threshold"] = AUTO_THRESHOLD
+    for key, entry in cache["results"].items():
+        where, scale, sigma = key.split("/")
+        set_name, _, crop = where.partition("@")
+        files = list_images(Path(args.data), set_name)
+        entry["sigma_est"] = {path.name: estimate_noise_sigma(lr) for path, _, lr in
+                              pairs(files, set_name, int(scale[1:]), float(sigma[5:]),
+                                    int(crop) if crop else None)}
+    out.write_text(json.dumps(cache, indent=1))
+
+
 def run(args) -> None:
     out = Path(args.out)
     cache = json.loads(out.read_text()) if out.is_file() else {"protocol": {}, "results": {}}
@@ -68,13 +94,9 @@ def run(args) -> None:
                 todo = [m for m in args.methods if m not in entry]
                 if not todo:
                     continue
-                settings = EvalSettings(sets=[set_name], scales=[scale], noise=sigma)
                 scores = {m: {} for m in todo}
                 sigmas_est = {}
-                for path in files:
-                    hr = centre_crop(read_rgb(path), args.crop)
-                    seed = [0, scale, zlib.crc32(f"{set_name}/{path.name}".encode())]
-                    crop, lr = make_pair(hr, scale, settings, seed)
+                for path, crop, lr in pairs(files, set_name, scale, sigma, args.crop):
                     target = chw(crop)
                     est = estimate_noise_sigma(lr)
                     sigmas_est[path.name] = est
@@ -132,10 +154,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/noise_table.json")
     parser.add_argument("--table", action="store_true", help="print the table from --out")
+    parser.add_argument("--estimates", action="store_true",
+                        help="recompute the cached noise estimates (the auto column) only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.table:
         print(table(args))
+    elif args.estimates:
+        reestimate(args)
     else:
         run(args)
 

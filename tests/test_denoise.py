@@ -37,6 +37,28 @@ def test_estimate_separates_clean_from_noisy(clean_lr):
         assert 0.6 * sigma < est < 1.4 * sigma
 
 
+def test_texture_is_not_read_as_noise():
+    """Two plane waves fill every patch with structure (the case that made clean textured
+    Set5/Set14 inputs look noisy to a wavelet estimate): the patch-covariance estimate sees
+    only the 8-bit rounding (1/sqrt(12) = 0.29), and noise on top at its true level."""
+    from skimage.restoration import estimate_sigma
+
+    y, x = np.mgrid[0:64, 0:64]
+    wave = 128 + 70 * np.sin(1.9 * x + 0.7 * y) + 40 * np.sin(0.5 * x - 2.3 * y)
+    texture = np.repeat(np.clip(np.rint(wave), 0, 255).astype(np.uint8)[..., None], 3, -1)
+    assert estimate_sigma(texture / 255, channel_axis=-1, average_sigmas=True) * 255 > 20
+    assert estimate_noise_sigma(texture) < 0.5
+    for sigma in (5, 10, 20):
+        assert estimate_noise_sigma(noisy(texture, sigma, seed=1)) == pytest.approx(sigma, rel=0.1)
+
+
+def test_estimate_on_tiny_and_grayscale_inputs():
+    assert estimate_noise_sigma(np.zeros((4, 4, 3), np.uint8)) == 0.0  # smaller than a patch
+    assert estimate_noise_sigma(np.full((6, 6, 3), 90, np.uint8)) == 0.0  # too few patches
+    gray = noisy(np.full((64, 64, 1), 120, np.uint8), 10)[..., 0]
+    assert estimate_noise_sigma(gray) == pytest.approx(10, rel=0.15)
+
+
 def test_estimate_accepts_float_arrays_and_tensors(clean_lr):
     img = noisy(clean_lr, 15)
     ref = estimate_noise_sigma(img)
