@@ -96,9 +96,13 @@ def test_resume_restores_the_state_exactly(tmp_path, folder):
           log=lambda s: None)
     assert read_checkpoint(tmp_path / "resumed" / "last.pth")["step"] == 4
     train(cfg, tmp_path / "resumed", device="cpu", progress=False, log=lambda s: None)
-    a = read_checkpoint(tmp_path / "straight" / "last.pth")
-    b = read_checkpoint(tmp_path / "resumed" / "last.pth")
-    assert a["step"] == b["step"] == 6
+    assert_same_run(tmp_path / "straight", tmp_path / "resumed", steps=6)
+
+
+def assert_same_run(a_dir, b_dir, steps: int) -> None:
+    """Two runs' last.pth hold the same step, weights, Adam moments, schedule and RNG."""
+    a, b = read_checkpoint(a_dir / "last.pth"), read_checkpoint(b_dir / "last.pth")
+    assert a["step"] == b["step"] == steps
     for key, value in a["model"]["sd"].items():
         assert torch.equal(value, b["model"]["sd"][key]), key
     for pid, state in a["optimizer"]["state"].items():
@@ -116,11 +120,7 @@ def test_max_minutes_stops_cleanly_and_the_same_command_continues(tmp_path, fold
     assert "stopped after" in said[-1] and "step 1 of 6" in said[-1]
     train(cfg, tmp_path / "run", device="cpu", progress=False, log=said.append)
     train(cfg, tmp_path / "straight", device="cpu", progress=False, log=lambda s: None)
-    a = read_checkpoint(tmp_path / "straight" / "last.pth")
-    b = read_checkpoint(tmp_path / "run" / "last.pth")
-    assert a["step"] == b["step"] == 6
-    for key, value in a["model"]["sd"].items():
-        assert torch.equal(value, b["model"]["sd"][key]), key
+    assert_same_run(tmp_path / "straight", tmp_path / "run", steps=6)
 
 
 def test_resume_refuses_a_different_recipe(tmp_path, folder):
