@@ -57,7 +57,9 @@ def pairs(files: list[Path], set_name: str, scale: int, sigma: float, crop: int 
 
 def reestimate(args) -> None:
     """Recompute every cached noise estimate with today's estimator (no model runs): the
-    `--denoise auto` column follows cnaps.sr.denoise without re-running the models."""
+    `--denoise auto` column follows cnaps.sr.denoise without re-running the models. The NLM
+    scores depend on the estimate too (h = 0.8 sigma), so they are dropped: rerun with
+    `--methods nlm` to fill them again."""
     out = Path(args.out)
     cache = json.loads(out.read_text())
     cache["protocol"]["auto_threshold"] = AUTO_THRESHOLD
@@ -68,7 +70,9 @@ def reestimate(args) -> None:
         entry["sigma_est"] = {path.name: estimate_noise_sigma(lr) for path, _, lr in
                               pairs(files, set_name, int(scale[1:]), float(sigma[5:]),
                                     int(crop) if crop else None)}
+        entry.pop("nlm", None)
     out.write_text(json.dumps(cache, indent=1))
+    print(f"noise estimates recomputed in {out}; NLM scores dropped: rerun with --methods nlm")
 
 
 def run(args) -> None:

@@ -155,7 +155,7 @@ def test_cli_train_and_clean_errors(tmp_path, folder, capsys):
         main(["train", str(path), "-o", str(tmp_path / "run"), "--device", "cpu",
               "--threads", "1"])
     assert exc.value.code == 0
-    assert "done at step 3" in capsys.readouterr().out
+    assert "last validation at step 3 of 3" in capsys.readouterr().out
     assert (tmp_path / "run" / "best.pth").is_file()
     with pytest.raises(SystemExit) as exc:
         main(["train", str(path), "-o", str(tmp_path / "run2"), "--data",

@@ -33,5 +33,5 @@ def train(config, out_dir, data, steps, device, threads, max_minutes):
     cfg = load_config(config, data=data, steps=steps)
     record = run(cfg, out_dir, device=device, max_minutes=max_minutes, log=click.echo)
     scores = ", ".join(f"sigma {k}: {v:.2f} dB" for k, v in record.get("val_psnr", {}).items())
-    click.echo(f"done at step {record.get('step')}: validation Y-PSNR {scores}; "
-               f"weights in {out_dir}/best.pth")
+    click.echo(f"last validation at step {record.get('step')} of {cfg.steps}: Y-PSNR {scores}; "
+               f"best weights in {out_dir}/best.pth")
