@@ -188,7 +188,7 @@ def model_label(weights: str) -> str:
     if weights in RELEASED_WEIGHTS:
         return label
     known = KNOWN.get(weights)
-    origin = ", fine-tuned here, not a released model" if known and known.package_file else ""
+    origin = ", fine-tuned here, not a released model" if known and known.trained_here else ""
     return f"{label} ({weights} weights{origin})"
 
 

@@ -138,6 +138,7 @@ def test_shipped_noise_robust_weights_match_their_entry_and_card():
     assert sha256_of(path) == known.sha256
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["sha256"] == known.sha256 and "fine-tuned here" in card["label"]
+    assert known.trained_here and not any(KNOWN[n].trained_here for n in (RELEASED, "liif-rdn"))
     assert "optimizer" not in read_checkpoint(path)
     assert load_model(path).encoder_spec.name == "edsr-baseline"
     assert installed()[ROBUST].file == str(path)

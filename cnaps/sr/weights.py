@@ -39,6 +39,7 @@ class KnownWeights(BaseModel):
     package_file: str | None = None  # file shipped inside cnaps itself
     how_to_get: str = ""
     license: str = ""
+    trained_here: bool = False  # made by cnaps, not released by the paper's authors
 
 
 KNOWN: dict[str, KnownWeights] = {
@@ -67,7 +68,7 @@ KNOWN: dict[str, KnownWeights] = {
             sha256="beba954e4c04efccc18f0464dd91c534b65c52ec795e2c951e700f3e42ae9d18",
             size=6_302_077, package_file="weights/liif-edsr-baseline-noise.pt",
             how_to_get="shipped inside cnaps (reinstall cnaps if it is missing)",
-            license="BSD-3-Clause (derived from the released weights)"),
+            license="BSD-3-Clause (derived from the released weights)", trained_here=True),
     ]
 }
 
