@@ -7,20 +7,20 @@
   so "I enlarged a small photo 8x" reads as super-resolution without ever saying so.
 Every point of score is kept as a line of evidence quoting the text it came from.
 
-`extract_request` reads the scale factors (8x, x4, "by a factor of 12", "double") and the input
-degradations (noise, JPEG, blur) from the question; image sizes such as 1920x1080 are not scales.
+`extract_request` (the request grammar, cnaps/request.py) reads the scale factors and the input
+degradations from the question; it is re-exported here because the pipeline imports it from here.
 """
 
 from __future__ import annotations
-
-import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.catalog import UNKNOWN_TASK, Catalog, Task
 from cnaps.lexicon import find_phrase, tokens
 from cnaps.prompt import ParsedPrompt
+from cnaps.request import Degradation, Evidence, Ignored, Request, extract_request
+
+__all__ = ["Classification", "Degradation", "Evidence", "Ignored", "Request", "classify", "extract_request"]
 
 CORE_WEIGHT = 3.0  # a phrase that names the task
 KEYWORD_WEIGHT = 1.0  # vocabulary that comes with the task
@@ -29,32 +29,6 @@ SCALE_WEIGHT = 2.0  # a magnification factor in the question points to super-res
 MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 SCALE_TASK = "arbitrary-scale-super-resolution"
 
-Degradation = Literal["noise", "jpeg", "blur"]
-DEGRADATION_PHRASES: dict[str, list[str]] = {
-    "noise": ["noise", "noisy", "grain", "grainy", "denoise", "speckle"],
-    "jpeg": ["jpeg", "jpg", "compression", "compressed", "compress", "artifact", "artefact", "blocky"],
-    "blur": ["blur", "blurry", "blurred", "out of focus", "defocus", "defocused"],
-}
-
-NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "sixteen": 16, "twenty": 20}
-NUM = r"(\d+(?:\.\d+)?|" + "|".join(NUMBER_WORDS) + r")"
-MULTIPLIER_WORDS = {"double": 2, "doubled": 2, "doubling": 2, "twice": 2, "triple": 3, "tripled": 3,
-                    "tripling": 3, "thrice": 3, "quadruple": 4, "quadrupled": 4, "quadrupling": 4}
-# Sizes (200x200, 1920 x 1080, 48x48px) are blanked out before looking for scales; "2x 3x" is not
-# a size because the second number carries its own "x".
-SIZE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?(?!\s*x\b|\.\d|\d)")
-SCALE_PATTERNS = [
-    re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?x(?![a-z0-9])"),  # 8x, 1.5x, 8×
-    re.compile(r"(?<![\w.])x\s?(\d+(?:\.\d+)?)(?!\w|\.\d)"),  # x4, ×3.5
-    re.compile(rf"\b(?:factor|magnification|scale)\s+(?:of\s+)?(?:x\s?)?{NUM}\b(?!\s*%)"),  # factor of 12
-    re.compile(rf"\b{NUM}\s+times\s+(?:bigger|larger|the\s+size|the\s+resolution|as\s+(?:big|large)|"
-               r"higher|magnif|zoom)"),  # eight times larger
-    re.compile(rf"\b(?:upscal|enlarg|magnif|zoom|upsampl|resiz|scal)\w*\s+(?:\w+\s+){{0,3}}?by\s+"
-               rf"(?:a\s+)?{NUM}\b(?!\s*(?:%|px|pixel|percent))"),  # enlarge it by 3
-    re.compile(r"\b(" + "|".join(MULTIPLIER_WORDS) + r")\b(?![\s-]*(?:check|click|tap))"),
-]
-
 
 class Classification(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -62,14 +36,6 @@ class Classification(BaseModel):
     task_name: str
     confidence: float = Field(ge=0.0, le=1.0)
     evidence: list[str]
-
-
-class Request(BaseModel):
-    """What the question asks of the model: magnification factors and input degradations."""
-
-    model_config = ConfigDict(extra="forbid")
-    scales: list[float]
-    degradations: list[Degradation]
 
 
 def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]:
@@ -140,26 +106,3 @@ def classify(prompt: ParsedPrompt, catalog: Catalog) -> Classification:
         found.append(f"runner-up: {runner_up.id} (score {scores[runner_up.id]:g} against {scores[best.id]:g})")
     return Classification(task_id=best.id, task_name=best.name, confidence=round(min(confidence, 0.99), 3),
                           evidence=found)
-
-
-def _number(word: str) -> float:
-    return float(NUMBER_WORDS.get(word, MULTIPLIER_WORDS.get(word, 0))) or float(word)
-
-
-def extract_request(question: str) -> Request:
-    """Scale factors (in order of mention, unique, > 1) and degradations named in the question."""
-    text = question.lower().replace("×", "x")
-    text = SIZE.sub(lambda m: " " * len(m.group()), text)
-    found: list[tuple[int, float]] = []
-    for pattern in SCALE_PATTERNS:
-        for match in pattern.finditer(text):
-            found.append((match.start(), _number(match.group(1))))
-    scales: list[float] = []
-    for _, value in sorted(found):
-        if value > 1 and value not in scales:
-            scales.append(value)
-
-    question_tokens = tokens(question)
-    degradations = [kind for kind, phrases in DEGRADATION_PHRASES.items()
-                    if any(find_phrase(p, question_tokens) for p in phrases)]
-    return Request(scales=scales, degradations=degradations)

@@ -1,0 +1,664 @@
+"""What the question asks of the model: magnification factors and the input's degradations.
+
+A small grammar rather than a list of per-phrase patterns, in four steps:
+
+1. **Tokenise** the question into words, numbers (digits or number words, "one and a half"),
+   number forms glued to a sign (`8x`, `x4`, `48x48`, `450%`, `96px`, `10-fold`) and punctuation,
+   each with its character span; split it into **clauses** at sentence ends, commas and
+   subordinating conjunctions ("but", "when", "because"), so cue words act only nearby.
+2. **Recognise number expressions.** A factor has a form of its own: a multiplication sign
+   (8x, x4, 7×), "N times" with a comparative or a size noun ("four times sharper", "three times
+   that resolution") or after a scaling verb ("enlarged nine times"), "N-fold", "by a factor of N",
+   "enlarge it by 3", a percentage of the size ("to 450%"), a multiplier word ("double", "tripled",
+   "twice the size"), or two pixel sizes ("from 64 to 512 px"). Anything else is not a factor and
+   says what it is: an image size (48x48, a 4x6 print), a year, a count, ISO, megapixels, dpi, a
+   model name (Pixel 7, Set5, 4K).
+3. **Attach a role** from cue words in the factor's clause: a factor that is negated ("not 2x but
+   7x", "instead of 4x") or belongs to someone else's habit or an old tool ("older upscalers only
+   did 2x", "the usual 4x preset", "I stop at 200%") is a contrast, not a request; once contrasted,
+   the same factor is a contrast wherever it is repeated.
+4. **Degradations** (noise, JPEG, blur) come from a small lexicon and count only when the clause
+   says the *input* has them: not negated ("no grain", "noise-free", "smooth rather than blocky")
+   and not describing the output ("afterwards", "the result", "turning into a smudge").
+
+Every reading keeps the words it came from (`Evidence`) and every number that is not a factor says
+why (`Ignored`), so a wrong reading can be traced to the one rule that made it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Degradation = Literal["noise", "jpeg", "blur"]
+DEGRADATION_ORDER: tuple[Degradation, ...] = ("noise", "jpeg", "blur")
+
+
+class Evidence(BaseModel):
+    """One reading and the words of the question it came from (`question[start:end] == text`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["scale", "degradation"]
+    value: float | str  # the factor (scale) or the degradation's name
+    text: str
+    start: int
+    end: int
+    rule: str  # which grammar rule read it, in words
+
+
+class Ignored(BaseModel):
+    """A number or degradation word that was deliberately *not* read as part of the request."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    start: int
+    end: int
+    why: str
+
+
+class Request(BaseModel):
+    """What the question asks of the model: magnification factors and input degradations."""
+
+    model_config = ConfigDict(extra="forbid")
+    scales: list[float]  # asked factors > 1, in order of mention, unique
+    degradations: list[Degradation]  # what the input has, in DEGRADATION_ORDER
+    evidence: list[Evidence] = []
+    ignored: list[Ignored] = []
+
+
+# ---------------------------------------------------------------- lexicon
+
+UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+         "nineteen": 19}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+        "eighty": 80, "ninety": 90}
+FRACTIONS = {"half": 0.5, "quarter": 0.25}
+MULTIPLIERS = {"double": 2, "twice": 2, "triple": 3, "thrice": 3, "treble": 3, "quadruple": 4,
+               "quintuple": 5, "sextuple": 6, "octuple": 8}
+
+# Scaling verbs, matched as word prefixes so every inflection counts (enlarged, upscaling, blown).
+SCALING_VERBS = ("enlarg", "upscal", "upsampl", "magnif", "zoom", "resiz", "rescal", "scale", "scaled",
+                 "scaling", "blow", "blew", "blown", "push", "increas", "expand", "stretch", "grow",
+                 "grew", "bring", "brought", "boost", "enhanc")
+COMPARATIVES = {"bigger", "larger", "higher", "wider", "taller", "sharper", "clearer", "greater",
+                "finer", "longer"}
+REDUCTIONS = {"smaller", "less", "lower", "narrower", "shorter", "down"}
+SIZE_NOUNS = {"size", "sizes", "resolution", "dimensions", "dimension", "width", "height",
+              "magnification", "zoom", "enlargement", "upscaling", "upscale", "scale", "original",
+              "pixels"}
+DETERMINERS = {"the", "that", "this", "its", "their", "his", "her", "my", "our", "your", "those",
+               "these", "a", "an", "it", "them", "me", "us", "him"}
+PIXEL_UNITS = {"px", "pixel", "pixels"}
+PHYSICAL_UNITS = {"inch", "inches", "cm", "mm", "m", "meter", "meters", "metre", "metres", "ft",
+                  "feet", "foot", "km", "mile", "miles", "\""}
+QUANTITY_UNITS = {"second", "seconds", "sec", "secs", "s", "ms", "minute", "minutes", "min", "mins",
+                  "hour", "hours", "h", "day", "days", "fps", "gb", "mb", "kb", "tb", "bit", "bits",
+                  "percent"}
+# Words that open a new clause: cue words on one side do not reach a number on the other.
+CLAUSE_WORDS = {"but", "whereas", "while", "when", "whenever", "because", "although", "though", "yet",
+                "since", "if", "unless"}
+SUBJECTS = {"i", "we", "you", "they", "he", "she", "it", "my", "our", "now", "then", "there", "this"}
+
+# Contrast cues: the factor is somebody's habit or an old tool's limit, not the request.
+HABIT_WORDS = {"usual", "usually", "typically", "typical", "normally", "default", "preset", "presets"}
+LIMIT_PHRASES = [("used", "to"), ("stop", "at"), ("stops", "at"), ("stopped", "at"), ("tops", "out"),
+                 ("top", "out"), ("topped", "out"), ("max", "out"), ("maxes", "out"), ("maxed", "out"),
+                 ("limited", "to"), ("locked", "to"), ("capped", "at"), ("instead", "of"),
+                 ("rather", "than"), ("other", "than")]
+ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "went", "gave", "give",
+              "handle", "manage", "reach", "work", "let", "provide")
+OLD_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former"}
+TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
+              "version", "scaler", "plugin", "plug-in", "filter", "algorithm", "camera", "editor")
+AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
+NEGATORS = {"not", "never", "unlike", "no"}
+WANT_VERBS = {"need", "want", "like", "require", "care"}
+
+# Degradations: phrases (word sequences, matched on lowercase prefixes of each word).
+DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
+    "noise": [("noise",), ("noisy",), ("grain",), ("grains",), ("grainy",), ("graininess",),
+              ("speckle",), ("speckled",), ("speckles",), ("speckling",), ("hot", "pixels"),
+              ("salt", "and", "pepper")],
+    "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("blocky",),
+             ("blockiness",), ("macroblocking",), ("blocks",)],
+    "blur": [("blur",), ("blurry",), ("blurred",), ("blurriness",), ("blurring",), ("out", "of", "focus"),
+             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",),
+             ("shook",), ("smudge",), ("smudged",), ("smeared",), ("smeary",)],
+}
+DEG_NEGATORS = {"no", "not", "without", "never", "zero", "nothing", "free", "none", "neither", "nor"}
+SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "but", "can", "will",
+               "remove", "fix", "reduce"}
+OUTPUT_WORDS = {"afterwards", "afterward", "result", "results", "output", "outputs", "becomes",
+                "become", "becoming", "became"}
+CREATION_VERBS = ("add", "introduc", "creat", "produc", "generat", "caus", "turn")
+GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
+LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
+HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
+
+# ---------------------------------------------------------------- tokens
+
+TRIM = "\"'“”‘’«»()[]{}.,;:!?…"
+CLAUSE_MARKS = set(".;:!?()[]{}…–—,")
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+GLUED = [  # (kind, pattern) for one whitespace-free piece of text
+    ("size", re.compile(rf"(?P<a>{NUMBER})\s*[x×]\s*(?P<b>{NUMBER})(?P<unit>px|pixels?|in|cm|mm)?")),
+    ("xnum", re.compile(rf"(?P<a>{NUMBER})[x×]")),
+    ("xnum", re.compile(rf"[x×](?P<a>{NUMBER})")),
+    ("pct", re.compile(rf"(?P<a>{NUMBER})%")),
+    ("fold", re.compile(rf"(?P<a>{NUMBER})fold")),
+    ("num", re.compile(rf"(?P<a>{NUMBER})(?P<unit>px|p|k|mp|dpi|ppi|s|ms|gb|mb|st|nd|rd|th|'?s|cm|mm|m)?")),
+]
+
+
+@dataclass
+class Token:
+    text: str
+    start: int
+    end: int
+    kind: str  # word | num | xnum | size | pct | fold | name | x | mark
+    low: str = ""
+    value: float | None = None
+    value2: float | None = None  # a size's second dimension
+    unit: str = ""
+    hyphen_after: bool = False  # "double-check", "noise-free", "10-fold"
+    from_words: bool = False  # a number written in words
+    capitalised: bool = False
+    clause: int = 0
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _piece(text: str, start: int) -> Token:
+    """Classify one whitespace- and hyphen-free piece of the question."""
+    low = text.lower()
+    if low in ("x", "×"):
+        return Token(text, start, start + len(text), "x", low)
+    if re.search(r"\d", low):
+        for kind, pattern in GLUED:
+            m = pattern.fullmatch(low)
+            if m:
+                token = Token(text, start, start + len(text), kind, low, _number(m.group("a")))
+                if kind == "size":
+                    token.value2, token.unit = _number(m.group("b")), m.group("unit") or ""
+                elif kind == "num":
+                    token.unit = (m.group("unit") or "").lstrip("'")
+                return token
+        return Token(text, start, start + len(text), "name", low)  # Set5, x4plus, RTX3090
+    if re.fullmatch(r"[a-z'’]+", low) and low.endswith("fold") and low[:-4] in {**UNITS, **TENS, "hundred": 0}:
+        value = UNITS.get(low[:-4]) or TENS.get(low[:-4]) or 100
+        return Token(text, start, start + len(text), "fold", low, float(value), from_words=True)
+    if re.fullmatch(r"[%\"]", low):
+        return Token(text, start, start + len(text), "word", low)
+    return Token(text, start, start + len(text), "word", low.replace("’", "'"),
+                 capitalised=text[:1].isupper())
+
+
+def tokenize(question: str) -> list[Token]:
+    """Tokens of the question with their character spans; see the module docstring."""
+    out: list[Token] = []
+    for chunk in re.finditer(r"\S+", question):
+        text, base = chunk.group(), chunk.start()
+        lead = len(text) - len(text.lstrip(TRIM))
+        core = text.strip(TRIM)
+        if core and core[-1] == "." and not re.search(r"\d\.$", core):
+            core = core.rstrip(".")
+        trail_at = lead + len(core)
+        for i, ch in enumerate(text[:lead]):
+            out.append(Token(ch, base + i, base + i + 1, "mark", ch))
+        # Split the core at hyphens (kept as a flag), dashes and slashes (marks of their own).
+        position = base + lead
+        for part in re.split(r"([-–—/])", core):
+            if not part:
+                continue
+            if part == "-":
+                if out:
+                    out[-1].hyphen_after = True
+            elif part in "–—/":
+                out.append(Token(part, position, position + 1, "mark", part))
+            else:
+                out.append(_piece(part, position))
+            position += len(part)
+        for i, ch in enumerate(text[trail_at:]):
+            out.append(Token(ch, base + trail_at + i, base + trail_at + i + 1, "mark", ch))
+    return _merge_number_words(out)
+
+
+def _merge_number_words(tokens: list[Token]) -> list[Token]:
+    """Number words become number tokens: "nine", "twenty-four", "one and a half", "a hundred"."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.kind == "word" and (t.low in UNITS or t.low in TENS or t.low == "hundred"):
+            value, j = float(UNITS.get(t.low, TENS.get(t.low, 100))), i + 1
+            if t.low in TENS and j < len(tokens) and tokens[j].low in UNITS and t.hyphen_after:
+                value, j = value + UNITS[tokens[j].low], j + 1
+            if j < len(tokens) and tokens[j].low == "hundred":
+                value, j = value * 100, j + 1
+            # "one and a half", "two and a quarter"
+            if [x.low for x in tokens[j:j + 2]] == ["and", "a"] and j + 2 < len(tokens) \
+                    and tokens[j + 2].low in FRACTIONS:
+                value, j = value + FRACTIONS[tokens[j + 2].low], j + 3
+            last = tokens[j - 1]
+            out.append(Token(" ".join(x.text for x in tokens[i:j]), t.start, last.end, "num", t.low, value,
+                             hyphen_after=last.hyphen_after, from_words=True))
+            i = j
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _assign_clauses(tokens: list[Token]) -> None:
+    """Number the clauses. A comma, "and" or "or" that continues a list of factors
+    ("2x, 3.5x and 6x", "2x or 4x") does not start a new clause."""
+    clause = 0
+    for i, t in enumerate(tokens):
+        boundary = False
+        if t.kind == "mark" and t.low in CLAUSE_MARKS:
+            boundary = t.low != "," or not _list_continues(tokens, i + 1)
+        elif t.low in CLAUSE_WORDS:
+            boundary = True
+        elif t.low in ("and", "or") and i + 1 < len(tokens) and tokens[i + 1].low in SUBJECTS:
+            boundary = True
+        if boundary:
+            clause += 1
+        t.clause = clause
+
+
+def _list_continues(tokens: list[Token], i: int) -> bool:
+    while i < len(tokens) and tokens[i].low in ("and", "or", "then"):
+        i += 1
+    return i < len(tokens) and (tokens[i].kind in ("num", "xnum", "pct", "fold", "x")
+                                or tokens[i].low.rstrip("ds") in MULTIPLIERS)
+
+
+# ---------------------------------------------------------------- factor readings
+
+@dataclass
+class Reading:
+    value: float
+    first: int  # token indices of the expression, inclusive
+    last: int
+    rule: str
+    anchor: int = -1  # the token whose clause decides the role (default: first)
+
+
+class _Parser:
+    def __init__(self, question: str):
+        self.question = question
+        self.tokens = tokenize(question)
+        _assign_clauses(self.tokens)
+        self.readings: list[Reading] = []
+        self.ignored: list[Ignored] = []
+        self.explained: set[int] = set()  # number tokens already read or ignored
+        self.iso_values: list[float] = []
+
+    # -- helpers
+    def low(self, i: int) -> str:
+        return self.tokens[i].low if 0 <= i < len(self.tokens) else ""
+
+    def same_clause(self, i: int, j: int) -> bool:
+        return 0 <= j < len(self.tokens) and self.tokens[i].clause == self.tokens[j].clause
+
+    def words_before(self, i: int, n: int) -> list[int]:
+        """Indices of up to `n` tokens before `i` in its clause, nearest first."""
+        return [j for j in range(i - 1, max(i - n, 0) - 1, -1) if self.same_clause(i, j)]
+
+    def scaling_verb_before(self, i: int, n: int = 7) -> str | None:
+        for j in self.words_before(i, n):
+            if self.tokens[j].kind == "word" and self.tokens[j].low.startswith(SCALING_VERBS) \
+                    and not self.tokens[j].low.endswith(("er", "ers")):
+                return self.tokens[j].text
+        return None
+
+    def span(self, first: int, last: int) -> tuple[str, int, int]:
+        start, end = self.tokens[first].start, self.tokens[last].end
+        return self.question[start:end], start, end
+
+    def ignore(self, first: int, last: int, why: str) -> None:
+        text, start, end = self.span(first, last)
+        self.ignored.append(Ignored(text=text, start=start, end=end, why=why))
+        self.explained.update(range(first, last + 1))
+
+    def read(self, value: float, first: int, last: int, rule: str, anchor: int = -1) -> None:
+        self.readings.append(Reading(value, first, last, rule, anchor if anchor >= 0 else first))
+        self.explained.update(range(first, last + 1))
+
+    # -- step 2: number expressions
+    def factors(self) -> None:
+        tokens = self.tokens
+        for i, t in enumerate(tokens):
+            if i in self.explained:
+                continue
+            nxt = self.low(i + 1)
+            if t.kind == "size" or t.kind == "num" and self.low(i + 1) == "x" \
+                    and i + 2 < len(tokens) and tokens[i + 2].kind == "num":
+                continue  # 48x48, 640 x 480: sizes, read by sizes_and_ratios
+            elif t.kind == "xnum" or (t.kind == "num" and tokens[i + 1:i + 2] and tokens[i + 1].kind == "x"):
+                last = i if t.kind == "xnum" else i + 1
+                self.factor_or_reduction(t.value, i, last, "number with a multiplication sign")
+            elif t.kind == "x" and i + 1 < len(tokens) and tokens[i + 1].kind == "num" \
+                    and tokens[i - 1:i] and tokens[i - 1].kind != "num":
+                self.factor_or_reduction(tokens[i + 1].value, i, i + 1, "number with a multiplication sign")
+            elif t.kind == "fold":
+                self.read(t.value, i, i, "N-fold")
+            elif t.kind == "num" and nxt == "fold":
+                self.read(t.value, i, i + 1, "N-fold")
+            elif t.kind == "num" and nxt == "times":
+                self.times(i)
+            elif t.kind == "pct" or (t.kind == "num" and nxt in ("percent", "%")):
+                self.percent(i, i if t.kind == "pct" else i + 1)
+            elif t.kind == "word" and t.low in ("factor", "magnification"):
+                self.factor_of(i)
+            elif t.kind == "word" and self.multiplier(t) is not None:
+                self.multiplier_word(i)
+            elif t.kind == "num" and self.low(i - 1) == "by":
+                self.by_number(i)
+        self.sizes_and_ratios()
+        self.other_numbers()
+
+    def factor_or_reduction(self, value: float, first: int, last: int, rule: str) -> None:
+        if self.low(last + 1) in REDUCTIONS:
+            self.ignore(first, last + 1, "a reduction, not an enlargement")
+        else:
+            self.read(value, first, last, rule)
+
+    def times(self, i: int) -> None:
+        value, after = self.tokens[i].value, self.low(i + 2)
+        if after in COMPARATIVES or after == "as" and self.low(i + 3) in COMPARATIVES | {"big", "large", "high", "wide", "tall", "sharp"}:
+            self.read(value, i, i + 2, f'"N times" + "{after}"')
+        elif after in SIZE_NOUNS:
+            self.read(value, i, i + 2, f'"N times" + "{after}"')
+        elif after in DETERMINERS and self.low(i + 3) in SIZE_NOUNS:
+            self.read(value, i, i + 3, f'"N times {after} {self.low(i + 3)}"')
+        elif after in REDUCTIONS:
+            self.ignore(i, i + 2, "a reduction, not an enlargement")
+        elif verb := self.scaling_verb_before(i):
+            self.read(value, i, i + 1, f'"N times" after the scaling verb "{verb}"')
+        elif self.tokens[i].from_words:
+            self.explained.add(i)  # "three times" a day: a count of events, not worth listing
+        else:
+            self.ignore(i, i + 1, "'N times' with no size word or scaling verb: a count of events")
+
+    def percent(self, i: int, last: int) -> None:
+        value = self.tokens[i].value
+        after = self.low(last + 1)
+        sized = (self.scaling_verb_before(i) is not None or after in COMPARATIVES | SIZE_NOUNS
+                 or any(self.low(j) in ("to", "at") for j in self.words_before(i, 2)))
+        if not sized:
+            self.ignore(i, last, "a percentage that is not about size")
+        elif value < 100 and (after in COMPARATIVES or self.low(i - 1) == "by"):
+            self.read(1 + value / 100, i, last, "N% larger (an increase by N%)")
+        elif value <= 100:
+            self.ignore(i, last, "a percentage of at most 100%: not an enlargement")
+        else:
+            self.read(value / 100, i, last, "N% of the original size")
+
+    def factor_of(self, i: int) -> None:
+        j = i + 1
+        while self.low(j) in ("of", "is", "about", "around", "roughly", "approximately", "=", "x", "×"):
+            j += 1
+        t = self.tokens[j] if j < len(self.tokens) else None
+        if t and t.kind in ("num", "xnum") and self.low(j + 1) not in ("to", "%", "percent"):
+            self.read(t.value, i, j, f'"{self.tokens[i].low} of N"', anchor=j)
+
+    @staticmethod
+    def multiplier(t: Token) -> float | None:
+        low = t.low
+        for base, value in MULTIPLIERS.items():
+            if low == base or low in (base + "d", base + "s", base[:-1] + "ing", base + "ing"):
+                return float(value)
+        return None
+
+    def multiplier_word(self, i: int) -> None:
+        t, after = self.tokens[i], self.low(i + 1)
+        value = self.multiplier(t)
+        if t.hyphen_after and after not in ("size", "sized"):
+            return  # double-check, triple-click
+        if t.low in ("twice", "thrice"):
+            ok = after == "as" or after in COMPARATIVES or (after in DETERMINERS and self.low(i + 2) in SIZE_NOUNS)
+        elif t.low in MULTIPLIERS:  # base form: a verb only when an object or the clause's end follows
+            ok = (after in DETERMINERS or after in SIZE_NOUNS or after in ("up", "size", "sized")
+                  or i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark")
+        else:
+            ok = True  # doubled, tripling: only ever verbs
+        if ok:
+            self.read(value, i, i, f'multiplier word "{t.low}"')
+
+    def by_number(self, i: int) -> None:
+        verb = self.scaling_verb_before(i - 1)
+        unit = self.low(i + 1)
+        if verb and not self.tokens[i].unit and unit not in PIXEL_UNITS | PHYSICAL_UNITS | {"%", "percent"}:
+            self.read(self.tokens[i].value, i - 1, i, f'"by N" after the scaling verb "{verb}"', anchor=i)
+
+    # -- pixel sizes: "from 64 to 512 px", "a 300 px image to 1200 px", "640x480 to 1280x960"
+    def measures(self) -> list[tuple[int, int, float, float | None, bool]]:
+        """(first, last, width, height or None, is pixels) of every size and pixel length."""
+        tokens, out = self.tokens, []
+        for i, t in enumerate(tokens):
+            if out and i <= out[-1][1]:
+                continue  # inside the size just read (the 480 of 640 x 480)
+            if t.kind == "num" and i not in self.explained:
+                pixels = t.unit in ("px", "p") or self.low(i + 1) in PIXEL_UNITS
+                nxt = tokens[i + 2] if i + 2 < len(tokens) else None
+                # "from 64 to 512 pixels", "64-512 px": the first number takes the second's unit
+                if (self.low(i + 1) == "to" or t.hyphen_after and self.low(i + 1) != "x") and nxt is not None \
+                        and nxt.kind == "num" and (nxt.unit == "px" or self.low(i + 3) in PIXEL_UNITS):
+                    pixels = True
+                if t.hyphen_after and tokens[i + 1:i + 2] and tokens[i + 1].kind == "num" \
+                        and (tokens[i + 1].unit == "px" or self.low(i + 2) in PIXEL_UNITS):
+                    pixels = True
+                if pixels:
+                    out.append((i, i + 1 if self.low(i + 1) in PIXEL_UNITS else i, t.value, None, True))
+                elif self.low(i + 1) == "x" and nxt is not None and nxt.kind == "num":
+                    last = i + 3 if self.low(i + 3) in PIXEL_UNITS else i + 2
+                    physical = self.low(last + 1) in PHYSICAL_UNITS or min(t.value, nxt.value) < 16
+                    out.append((i, last, t.value, nxt.value, not physical))
+            elif t.kind == "size":
+                last = i + 1 if self.low(i + 1) in PIXEL_UNITS else i
+                physical = (t.unit in ("in", "cm", "mm") or self.low(i + 1) in PHYSICAL_UNITS
+                            or min(t.value, t.value2) < 16)  # a 4x6 print, 24x36 inches
+                out.append((i, last, t.value, t.value2, not physical))
+        return out
+
+    def sizes_and_ratios(self) -> None:
+        measures = self.measures()
+        used: set[int] = set()
+        for n, (i, last, width, height, pixels) in enumerate(measures):
+            target = any(self.low(j) in ("to", "into", "be", "become", "reach") for j in range(i - 2, i))
+            sources = [m for m in measures[:n] if m[4] and (m[3] is None) == (height is None)]
+            if not (pixels and target and sources):
+                continue
+            src_i, src_last, src_w, src_h, _ = sources[-1]
+            ratio = width / src_w
+            if height is not None and abs(height / src_h - ratio) > 0.02 * ratio:
+                continue  # a different aspect ratio: not one magnification
+            src_text = self.span(src_i, src_last)[0]
+            used.update((src_i, i))
+            self.explained.update(range(src_i, src_last + 1))
+            if ratio > 1:
+                self.read(ratio, i, last, f'size ratio "{src_text}" -> "{self.span(i, last)[0]}"')
+            else:
+                self.ignore(i, last, f'a reduction from "{src_text}"')
+        for i, last, _, height, pixels in measures:
+            if i not in used:
+                why = "pixel length" if height is None else "image size" if pixels else "print or physical size"
+                self.ignore(i, last, why)
+
+    # -- every other number says what it is
+    def other_numbers(self) -> None:
+        for i, t in enumerate(self.tokens):
+            if i in self.explained or t.kind not in ("num", "name", "pct"):
+                continue
+            if t.kind == "name":
+                self.ignore(i, i, "model or product name" if not re.fullmatch(r"\d+(st|nd|rd|th)", t.low)
+                            else "ordinal")
+                continue
+            if t.from_words:
+                continue  # "one network", "two or three settings": words, nothing to explain
+            prev, after, value = self.low(i - 1), self.low(i + 1), t.value
+            if prev == "iso":
+                self.iso_values.append(value)
+                self.ignore(i - 1, i, "ISO setting")
+            elif t.unit in ("mp",) or after.startswith("megapixel") or after == "mp":
+                self.ignore(i, i + (t.unit != "mp"), "megapixels")
+            elif t.unit in ("dpi", "ppi") or after in ("dpi", "ppi"):
+                self.ignore(i, i + (t.unit == ""), "scanner or print resolution (dpi)")
+            elif t.unit in ("st", "nd", "rd", "th"):
+                self.ignore(i, i, "ordinal")
+            elif t.unit == "s" and 1000 <= value <= 2100 or (t.unit == "s" and value in range(0, 100, 10)):
+                self.ignore(i, i, "decade")
+            elif t.unit == "k":
+                self.ignore(i, i, "display resolution name (4K, 8K)")
+            elif t.unit in ("cm", "mm", "m") or after in PHYSICAL_UNITS:
+                self.ignore(i, i + (t.unit == ""), "physical length")
+            elif t.unit in ("s", "ms", "gb", "mb") or after in QUANTITY_UNITS:
+                self.ignore(i, i + (t.unit == ""), "a quantity (time, memory)")
+            elif 1800 <= value <= 2100 and value == int(value) and "," not in t.text:
+                self.ignore(i, i, "year")
+            elif self.tokens[i - 1:i] and self.tokens[i - 1].capitalised and i >= 2 \
+                    and self.tokens[i - 2].kind != "mark":
+                self.ignore(i - 1, i, "model or product name")
+            elif after and self.tokens[i + 1].kind == "word":
+                self.ignore(i, i, "a count")
+            else:
+                self.ignore(i, i, "a number with no scale form")
+
+    # -- step 3: roles
+    def contrast_cue(self, i: int) -> str | None:
+        """Why the factor at token i is a contrast rather than the request, else None."""
+        before = self.words_before(i, 40)  # the whole clause before the factor, nearest first
+        for j in before[:4]:
+            low = self.low(j)
+            if low in NEGATORS and not (low == "no" and self.low(j + 1) in ("more", "less")):
+                return f'negated ("{self.tokens[j].text}")'
+            if low.endswith("n't") and self.low(j + 1) in WANT_VERBS:
+                return f'negated ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
+        for j in reversed(before):
+            low, nxt = self.low(j), self.low(j + 1)
+            if low in HABIT_WORDS:
+                return f'contrast: a habit or preset ("{self.tokens[j].text}")'
+            if (low, nxt) in LIMIT_PHRASES:
+                return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
+            if low == "only" and nxt.startswith(ONLY_VERBS):
+                return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
+            if low in OLD_WORDS and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
+                return f'contrast: an older tool ("{self.tokens[j].text}")'
+        for j in range(i + 1, min(i + 4, len(self.tokens))):
+            if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
+                return f'contrast: a preset or limit ("{self.tokens[j].text}")'
+        return None
+
+    def roles(self) -> tuple[list[float], list[Evidence]]:
+        contrasted: dict[float, str] = {}
+        kept: list[Reading] = []
+        for r in self.readings:
+            cue = self.contrast_cue(r.anchor if r.anchor >= 0 else r.first)
+            if cue:
+                contrasted.setdefault(r.value, cue)
+                self.ignore(r.first, r.last, cue)
+            else:
+                kept.append(r)
+        scales: list[float] = []
+        evidence: list[Evidence] = []
+        for r in sorted(kept, key=lambda r: r.first):
+            if any(abs(r.value - c) < 1e-9 for c in contrasted):
+                self.ignore(r.first, r.last, "the same factor is a contrast elsewhere in the question")
+                continue
+            if r.value <= 1:
+                self.ignore(r.first, r.last, "not above 1: not an enlargement")
+                continue
+            text, start, end = self.span(r.first, r.last)
+            evidence.append(Evidence(kind="scale", value=r.value, text=text, start=start, end=end, rule=r.rule))
+            if not any(abs(r.value - s) < 1e-9 for s in scales):
+                scales.append(r.value)
+        return scales, evidence
+
+    # -- step 4: degradations
+    def degradations(self) -> tuple[list[Degradation], list[Evidence]]:
+        found: dict[Degradation, list[Evidence]] = {}
+        used: set[int] = set()
+        tokens = self.tokens
+        for i in range(len(tokens)):
+            for kind, phrases in DEGRADATION_LEXICON.items():
+                for phrase in phrases:
+                    n = len(phrase)
+                    if i in used or [self.low(i + k) for k in range(n)] != list(phrase):
+                        continue
+                    used.update(range(i, i + n))
+                    why = self.degradation_role(i, i + n - 1, kind)
+                    text, start, end = self.span(i, i + n - 1)
+                    if why:
+                        self.ignored.append(Ignored(text=text, start=start, end=end, why=why))
+                    else:
+                        found.setdefault(kind, []).append(Evidence(
+                            kind="degradation", value=kind, text=text, start=start, end=end,
+                            rule="the question says the input has it"))
+        self.implied_noise(found)
+        kinds = [k for k in DEGRADATION_ORDER if k in found]
+        return kinds, [e for k in kinds for e in found[k]]
+
+    def degradation_role(self, first: int, last: int, kind: str) -> str | None:
+        """Why a degradation word does not describe the input, else None."""
+        if self.tokens[last].hyphen_after and self.low(last + 1) == "free":
+            return 'negated ("-free")'
+        for j in self.words_before(first, 4):  # "no dust or grain", "without visible pixel blocks"
+            low = self.low(j)
+            if low in SCOPE_STOPS:
+                break
+            if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in LIMIT_PHRASES[-3:]:
+                return f'negated ("{self.tokens[j].text}")'
+        for j in self.words_before(first, 4):
+            if self.low(j).startswith(CREATION_VERBS):
+                return f'describes the output ("{self.tokens[j].text}")'
+        clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
+        for j in clause:
+            low = self.low(j)
+            if low in OUTPUT_WORDS:
+                return f'describes the output ("{self.tokens[j].text}")'
+            if low == "after" and self.low(j + 1).startswith(SCALING_VERBS):
+                return f'describes the output ("after {self.tokens[j + 1].text}")'
+            if kind == "noise" and low.startswith(GENERATIVE_WORDS):
+                return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
+        return None
+
+    def implied_noise(self, found: dict[Degradation, list[Evidence]]) -> None:
+        """Low light and high ISO mean sensor noise, unless the question says there is none."""
+        if any(i.why.startswith("negated") and any(w in i.text.lower() for w in ("nois", "grain", "speck"))
+               for i in self.ignored):
+            return
+        for i, t in enumerate(self.tokens):
+            nxt = self.low(i + 1)
+            cue = None
+            if t.low == "low" and nxt == "light" and t.hyphen_after or (t.low, nxt) == ("low", "light"):
+                cue = (i, i + 1)
+            elif t.low == "night" and nxt.startswith(LOW_LIGHT_NOUNS) or (self.low(i - 1), t.low) == ("at", "night"):
+                cue = (i - (self.low(i - 1) == "at"), i + (self.low(i + 1).startswith(LOW_LIGHT_NOUNS)))
+            elif t.low == "iso" and self.tokens[i + 1:i + 2] and self.tokens[i + 1].kind == "num" \
+                    and self.tokens[i + 1].value >= HIGH_ISO:
+                cue = (i, i + 1)
+            if cue:
+                text, start, end = self.span(*cue)
+                found.setdefault("noise", []).append(Evidence(
+                    kind="degradation", value="noise", text=text, start=start, end=end,
+                    rule="implied: low light or high ISO means sensor noise"))
+
+
+def extract_request(question: str) -> Request:
+    """The factors the question asks for and the degradations its input has, with evidence."""
+    parser = _Parser(question)
+    parser.factors()
+    scales, scale_evidence = parser.roles()
+    degradations, degradation_evidence = parser.degradations()
+    ignored = sorted(parser.ignored, key=lambda x: x.start)
+    return Request(scales=scales, degradations=degradations,
+                   evidence=sorted(scale_evidence, key=lambda e: e.start) + degradation_evidence,
+                   ignored=ignored)
