@@ -85,6 +85,7 @@ MULTIPLIERS = {"double": 2, "twice": 2, "triple": 3, "thrice": 3, "treble": 3, "
 SCALING_VERBS = ("enlarg", "upscal", "upsampl", "magnif", "zoom", "resiz", "rescal", "scale", "scaled",
                  "scaling", "blow", "blew", "blown", "push", "increas", "expand", "stretch", "grow",
                  "grew", "bring", "brought", "boost", "enhanc")
+INCREASE_VERBS = ("enlarg", "upscal", "increas", "grow", "grew", "expand", "boost", "magnif", "blow", "blew")
 COMPARATIVES = {"bigger", "larger", "higher", "wider", "taller", "sharper", "clearer", "greater",
                 "finer", "longer"}
 REDUCTIONS = {"smaller", "less", "lower", "narrower", "shorter", "down"}
@@ -179,7 +180,7 @@ def _piece(text: str, start: int) -> Token:
     """Classify one whitespace- and hyphen-free piece of the question."""
     low = text.lower()
     if low in ("x", "×"):
-        return Token(text, start, start + len(text), "x", low)
+        return Token(text, start, start + len(text), "x", "x")
     if re.search(r"\d", low):
         for kind, pattern in GLUED:
             m = pattern.fullmatch(low)
@@ -319,6 +320,10 @@ class _Parser:
                 return self.tokens[j].text
         return None
 
+    def increase_verb_before(self, i: int) -> bool:
+        """ "enlarge/increase/grow by 50%" adds 50%; "resize/scale/zoom by 50%" gives 50%."""
+        return any(self.low(j).startswith(INCREASE_VERBS) for j in self.words_before(i, 7))
+
     def span(self, first: int, last: int) -> tuple[str, int, int]:
         start, end = self.tokens[first].start, self.tokens[last].end
         return self.question[start:end], start, end
@@ -391,11 +396,14 @@ class _Parser:
     def percent(self, i: int, last: int) -> None:
         value = self.tokens[i].value
         after = self.low(last + 1)
-        sized = (self.scaling_verb_before(i) is not None or after in COMPARATIVES | SIZE_NOUNS
+        following = [self.low(j) for j in range(last + 1, last + 5) if self.same_clause(last, j)]
+        sized = (self.scaling_verb_before(i) is not None or after in COMPARATIVES
+                 or any(w in SIZE_NOUNS for w in following)  # "150 percent of the original size"
+                 or not following  # "I want 700%.": nothing else in the clause it could measure
                  or any(self.low(j) in ("to", "at") for j in self.words_before(i, 2)))
         if not sized:
             self.ignore(i, last, "a percentage that is not about size")
-        elif value < 100 and (after in COMPARATIVES or self.low(i - 1) == "by"):
+        elif value < 100 and (after in COMPARATIVES or self.low(i - 1) == "by" and self.increase_verb_before(i)):
             self.read(1 + value / 100, i, last, "N% larger (an increase by N%)")
         elif value <= 100:
             self.ignore(i, last, "a percentage of at most 100%: not an enlargement")
@@ -616,18 +624,28 @@ class _Parser:
                 break
             if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in LIMIT_PHRASES[-3:]:
                 return f'negated ("{self.tokens[j].text}")'
+        clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
+        if kind == "noise":
+            for j in clause:
+                if self.low(j).startswith(GENERATIVE_WORDS):
+                    return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
         for j in self.words_before(first, 4):
             if self.low(j).startswith(CREATION_VERBS):
                 return f'describes the output ("{self.tokens[j].text}")'
-        clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
+        # A fronted "After upscaling," sets the time of the clause that follows it.
+        opener = clause[0] - 1
+        while opener >= 0 and self.tokens[opener].kind == "mark":
+            opener -= 1
+        if opener >= 0:
+            words = [j for j in range(len(self.tokens)) if self.same_clause(opener, j) and self.tokens[j].kind != "mark"]
+            if words and self.low(words[0]) == "after":
+                clause = words[:1] + clause
         for j in clause:
             low = self.low(j)
             if low in OUTPUT_WORDS:
                 return f'describes the output ("{self.tokens[j].text}")'
             if low == "after" and self.low(j + 1).startswith(SCALING_VERBS):
                 return f'describes the output ("after {self.tokens[j + 1].text}")'
-            if kind == "noise" and low.startswith(GENERATIVE_WORDS):
-                return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
         return None
 
     def implied_noise(self, found: dict[Degradation, list[Evidence]]) -> None:

@@ -121,7 +121,7 @@ def test_classification_is_deterministic(catalog):
     ("a 200x200 thumbnail", []),
     ("my 48x48 icons", []),
     ("a 1920×1080 wallpaper", []),
-    ("from 640 x 480 to 1280 x 960", []),
+    ("from 640 x 480 to 1280 x 960", [2.0]),  # two sizes in proportion: a factor of 2
     ("an 8x8 grid of tiles", []),
     ("on a scale of 1 to 10", []),
     ("resize by 50%", []),

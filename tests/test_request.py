@@ -1,0 +1,248 @@
+"""The request grammar (cnaps/request.py), one short hand-written sentence per rule and exclusion."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnaps.classify import Request as ReexportedRequest
+from cnaps.classify import extract_request as reexported_extract
+from cnaps.request import Request, extract_request, tokenize
+
+
+def scales(question: str) -> list[float]:
+    return extract_request(question).scales
+
+
+def degradations(question: str) -> list[str]:
+    return extract_request(question).degradations
+
+
+# ------------------------------------------------------------------ factors that are asked
+
+@pytest.mark.parametrize("question, expected", [
+    # a multiplication sign before or after the number, glued or spaced, any case
+    ("Blow my sketch up 3x please.", [3.0]),
+    ("Can it handle 2.75x?", [2.75]),
+    ("I want X6 on the map tile.", [6.0]),
+    ("Try ×9 on the crop.", [9.0]),
+    ("Give me an 11× version.", [11.0]),
+    ("Upscale it x 5 for me.", [5.0]),
+    ("A 4X upscale of the badge.", [4.0]),
+    # "N times" with a comparative, a size noun, or after a scaling verb
+    ("Make the stamp five times larger.", [5.0]),
+    ("I need it 2.5 times bigger.", [2.5]),
+    ("a twelve times sharper picture of the moon", [12.0]),
+    ("Print the logo at four times the size.", [4.0]),
+    ("I want six times its resolution.", [6.0]),
+    ("Could the label be seven times as wide?", [7.0]),
+    ("Please magnify the leaf eleven times.", [11.0]),
+    ("We upscaled the tile 3 times for the mural.", [3.0]),
+    ("Zoom the coin twenty times.", [20.0]),
+    ("Blow the poster up twenty-four times.", [24.0]),
+    # fractions in words
+    ("Make it two and a half times bigger.", [2.5]),
+    ("only one and a half times larger, nothing more", [1.5]),
+    # N-fold, Nfold, number-word fold
+    ("a 3-fold enlargement of the chart", [3.0]),
+    ("We need an 8fold zoom.", [8.0]),
+    ("Is a fivefold upscale realistic?", [5.0]),
+    ("a twelve-fold magnification", [12.0]),
+    # factor / magnification of N
+    ("Scale the icon by a factor of 6.", [6.0]),
+    ("a magnification of 14 for the slide", [14.0]),
+    ("a zoom factor of two", [2.0]),
+    ("upscaled by a factor x3", [3.0]),
+    # "by N" after a scaling verb
+    ("Enlarge the banner by 5 for the fair.", [5.0]),
+    ("Upscale these sprites by 2.", [2.0]),
+    # percentages above 100 when they are about size
+    ("Could I enlarge the drawing to 250%?", [2.5]),
+    ("At 800% the badge still needs to read well.", [8.0]),
+    ("Enlarge it by 50% for the flyer.", [1.5]),
+    ("I want the print 150 percent of the original size.", [1.5]),
+    # multiplier words used as verbs or with a size
+    ("Please double my avatar.", [2.0]),
+    ("I doubled the map and it looked soft.", [2.0]),
+    ("Can we triple its height?", [3.0]),
+    ("The panels were quadrupled for the banner.", [4.0]),
+    ("I need the postcard twice as big.", [2.0]),
+    ("Make the chart twice the size.", [2.0]),
+    ("Tripling the badge is next.", [3.0]),
+    # sizes that imply a factor
+    ("I need to go from 64 to 512 pixels wide.", [8.0]),
+    ("Turn a 300 px image into 1200 px.", [4.0]),
+    ("The avatar is 120 px and should be 360 px.", [3.0]),
+    ("Take a 200 px logo up to 500 px.", [2.5]),
+    ("Resize from 512x512 to 2048x2048.", [4.0]),
+    ("They're 100px tiles; I need them at... no, I need them to be 400px.", [4.0]),
+    # several factors, in order of mention, unique
+    ("Show me 2x, 4x and 8x side by side.", [2.0, 4.0, 8.0]),
+    ("First x3, then double it again, then 3x once more.", [3.0, 2.0]),
+    ("Sizes: 1.5x or 2.5x or 3x.", [1.5, 2.5, 3.0]),
+])
+def test_asked_factors(question, expected):
+    assert scales(question) == expected
+
+
+# ------------------------------------------------------------------ numbers that are not factors
+
+@pytest.mark.parametrize("question, why", [
+    ("My sprites are 32x32 and look fine.", "image size"),
+    ("The wallpaper is 2560 × 1440.", "image size"),
+    ("It is a 5x7 print from my aunt.", "print or physical size"),
+    ("I want an 11x14 inch frame.", "print or physical size"),
+    ("This photo was taken in 1964.", "year"),
+    ("It is from the 1970s.", "decade"),
+    ("I have 250 photos to sort.", "a count"),
+    ("Shot at ISO 400 in daylight.", "ISO setting"),
+    ("My 24 megapixel camera is fine.", "megapixels"),
+    ("My 48MP phone shot it.", "megapixels"),
+    ("The scanner does 1200 dpi.", "scanner or print resolution (dpi)"),
+    ("I own an iPhone 13 and a Pixel 8.", "model or product name"),
+    ("Is RealESRGAN_x4plus any good?", "model or product name"),
+    ("It plays on an 8K screen.", "display resolution name (4K, 8K)"),
+    ("Every run takes 12 seconds.", "a quantity (time, memory)"),
+    ("My 3rd attempt failed.", "ordinal"),
+    ("A 35 mm slide.", "physical length"),
+    ("The icon is 48 pixels tall.", "pixel length"),
+])
+def test_numbers_that_are_not_factors(question, why):
+    request = extract_request(question)
+    assert request.scales == []
+    assert why in [i.why for i in request.ignored], request.ignored
+
+
+@pytest.mark.parametrize("question", [
+    "I tried it three times and gave up.",
+    "Did it 5 times already.",
+    "It is 200% faster than my laptop.",
+    "Accuracy went up by 40% on my set.",
+    "I need to double-check the file.",
+    "A double exposure from my film camera.",
+    "I read the paper twice.",
+    "Rate it on a scale of 1 to 10.",
+    "Resize by 50% for the web.",
+    "Make it 2x smaller.",
+    "Shrink the 1200 px banner to 300 px.",
+    "An x-ray of my hand.",
+    "One network, two tasks.",
+    "The 4x6 card is tiny.",
+])
+def test_sentences_without_a_factor(question):
+    assert scales(question) == []
+
+
+# ------------------------------------------------------------------ contrasted factors
+
+@pytest.mark.parametrize("question, expected, contrasted", [
+    ("Old tools only did 2x, but I want 9x.", [9.0], ["2x"]),
+    ("My previous app only offered 2x or 3x; now I need 5x.", [5.0], ["2x", "3x"]),
+    ("Not 3x but 10x, please.", [10.0], ["3x"]),
+    ("I'd rather not do 4x; give me 6x.", [6.0], ["4x"]),
+    ("Rather than 2x, can it do 2.6x?", [2.6], ["2x"]),
+    ("Instead of 8x, try 12x.", [12.0], ["8x"]),
+    ("My usual setting is 2x, and this time I need 5x.", [5.0], ["2x"]),
+    ("I normally stop at 300%, and today I want 700%.", [7.0], ["300%"]),
+    ("The default 4x preset is too much; 3x is enough.", [3.0], ["4x"]),
+    ("Our software tops out at 4x, and I need 16x.", [16.0], ["4x"]),
+    ("I don't need 8x, just 2x.", [2.0], ["8x"]),
+    ("Why does one model do 1.7x, 3x and 11x when classic upscalers only support 2x or 4x?",
+     [1.7, 3.0, 11.0], ["2x", "4x"]),
+    ("Unlike 2x, a 6x zoom needs more care.", [6.0], ["2x"]),
+    # once contrasted, a repeated factor stays a contrast
+    ("Skip the usual 4x; I want 3x, since 4x files are too big.", [3.0], ["4x", "4x"]),
+])
+def test_contrasted_factors(question, expected, contrasted):
+    request = extract_request(question)
+    assert request.scales == expected
+    assert sorted(i.text for i in request.ignored if "contrast" in i.why or "negated" in i.why) == contrasted
+
+
+def test_only_without_a_tool_limit_is_not_a_contrast():
+    assert scales("I only need it 3x bigger.") == [3.0]
+    assert scales("My older photos need 4x.") == [4.0]  # old photos are not an old tool
+
+
+# ------------------------------------------------------------------ degradations of the input
+
+@pytest.mark.parametrize("question, expected", [
+    ("My scan is grainy.", ["noise"]),
+    ("The night sky frame is full of sensor noise.", ["noise"]),
+    ("Hot pixels all over the exposure.", ["noise"]),
+    ("The x-ray film is speckled.", ["noise"]),
+    ("a low-light shot from a party", ["noise"]),
+    ("It was shot at ISO 25600.", ["noise"]),
+    ("The GIF was heavily compressed.", ["jpeg"]),
+    ("A JPG with ugly blocky edges.", ["jpeg"]),
+    ("My hands shook, so it is blurry.", ["blur"]),
+    ("The face is out of focus.", ["blur"]),
+    ("Camera shake spoiled the bird.", ["blur"]),
+    ("A smudged, noisy and compressed meme.", ["noise", "jpeg", "blur"]),
+])
+def test_input_degradations(question, expected):
+    assert degradations(question) == expected
+
+
+@pytest.mark.parametrize("question, why", [
+    ("The scan is clean, with no noise at all.", "negated"),
+    ("There is no compression; it is a PNG.", "negated"),
+    ("It is sharp, not blurry.", "negated"),
+    ("Shot in RAW without any JPEG step.", "negated"),
+    ("I want a noise-free print.", "negated"),
+    ("It came back crisp rather than blurry.", "negated"),
+    ("The result was blocky.", "describes the output"),
+    ("After upscaling, the sky had grain.", "describes the output"),
+    ("Will the model add blur to the edges?", "describes the output"),
+    ("I fear it turns into a smudge.", "describes the output"),
+    ("How does diffusion turn random noise into a picture?", "generative"),
+])
+def test_words_that_do_not_describe_the_input(question, why):
+    request = extract_request(question)
+    assert request.degradations == []
+    assert any(why in i.why for i in request.ignored), request.ignored
+
+
+def test_a_clean_night_photo_has_no_implied_noise():
+    assert degradations("A night photo with no grain at all; make it 3x bigger.") == []
+
+
+def test_degradation_in_one_clause_negation_in_another():
+    assert degradations("There is no compression, but the photo is blurry.") == ["blur"]
+    assert degradations("It has no dust, and the grain is heavy.") == ["noise"]
+
+
+# ------------------------------------------------------------------ evidence and the public shape
+
+def test_every_reading_quotes_the_words_it_came_from():
+    question = "Old apps only did 2x; I want this 1998 scan, which is noisy, five times bigger."
+    request = extract_request(question)
+    assert request.scales == [5.0] and request.degradations == ["noise"]
+    for item in request.evidence + request.ignored:
+        assert question[item.start:item.end] == item.text
+    assert [(e.kind, e.value, e.text) for e in request.evidence] == [
+        ("scale", 5.0, "five times bigger"), ("degradation", "noise", "noisy")]
+    why = {i.text: i.why for i in request.ignored}
+    assert why["1998"] == "year" and why["2x"].startswith("contrast")
+
+
+def test_request_is_strict_and_reexported():
+    assert ReexportedRequest is Request and reexported_extract is extract_request
+    with pytest.raises(ValueError):
+        Request(scales=[2.0], degradations=["noise"], unknown=1)
+    with pytest.raises(ValueError):
+        Request(scales=[2.0], degradations=["haze"])
+    assert Request(scales=[], degradations=[]).evidence == []
+
+
+def test_tokens_keep_spans_and_number_words():
+    question = "Enlarge it one and a half times, then 48x48 -> x3."
+    toks = tokenize(question)
+    for t in toks:
+        assert question[t.start:t.end] == t.text
+    kinds = [(t.kind, t.value) for t in toks if t.kind != "word" and t.kind != "mark"]
+    assert kinds == [("num", 1.5), ("size", 48.0), ("xnum", 3.0)]
+
+
+def test_extraction_is_deterministic():
+    question = "Not 2x but 7x; the scan is grainy and 640x480."
+    assert extract_request(question) == extract_request(question)
