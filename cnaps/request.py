@@ -636,7 +636,7 @@ class _Parser:
         opener = clause[0] - 1
         while opener >= 0 and self.tokens[opener].kind == "mark":
             opener -= 1
-        if opener >= 0:
+        if opener >= 0 and self.low(clause[0]) == ",":
             words = [j for j in range(len(self.tokens)) if self.same_clause(opener, j) and self.tokens[j].kind != "mark"]
             if words and self.low(words[0]) == "after":
                 clause = words[:1] + clause
