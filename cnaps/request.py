@@ -94,6 +94,9 @@ SIZE_NOUNS = {"size", "sizes", "resolution", "dimensions", "dimension", "width",
               "pixels"}
 DETERMINERS = {"the", "that", "this", "its", "their", "his", "her", "my", "our", "your", "those",
                "these", "a", "an", "it", "them", "me", "us", "him"}
+# Words just before a pixel size that make it the wanted size ("to 1200 px", "need it 768 px")
+TARGET_CUES = {"to", "into", "be", "become", "becomes", "reach", "need", "needs", "want", "wants", "it",
+               "them", "get", "output", "final"}
 PIXEL_UNITS = {"px", "pixel", "pixels"}
 PHYSICAL_UNITS = {"inch", "inches", "cm", "mm", "m", "meter", "meters", "metre", "metres", "ft",
                   "feet", "foot", "km", "mile", "miles", "\""}
@@ -113,14 +116,16 @@ LIMIT_PHRASES = [("used", "to"), ("stop", "at"), ("stops", "at"), ("stopped", "a
                  ("rather", "than"), ("other", "than")]
 ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "went", "gave", "give",
               "handle", "manage", "reach", "work", "let", "provide")
-OLD_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former"}
+# "older upscalers", "most apps", "conventional tools": someone else's tool, not this request
+OTHER_TOOL_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former",
+                    "most", "other", "conventional", "ordinary", "regular", "existing", "standard", "typical"}
 TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
-              "version", "scaler", "plugin", "plug-in", "filter", "algorithm", "camera", "editor")
+              "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
 AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
 NEGATORS = {"not", "never", "unlike", "no"}
 WANT_VERBS = {"need", "want", "like", "require", "care"}
 
-# Degradations: phrases (word sequences, matched on lowercase prefixes of each word).
+# Degradations: phrases, as sequences of whole lowercase words.
 DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
     "noise": [("noise",), ("noisy",), ("grain",), ("grains",), ("grainy",), ("graininess",),
               ("speckle",), ("speckled",), ("speckles",), ("speckling",), ("hot", "pixels"),
@@ -137,6 +142,9 @@ SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "
 OUTPUT_WORDS = {"afterwards", "afterward", "result", "results", "output", "outputs", "becomes",
                 "become", "becoming", "became"}
 CREATION_VERBS = ("add", "introduc", "creat", "produc", "generat", "caus", "turn")
+MODALS = {"will", "would", "won't", "wouldn't", "going", "might", "could"}
+RESULT_VERBS = {"look", "looks", "be", "get", "turn", "become", "make", "come", "end", "go", "appear"}
+WORRY_WORDS = ("avoid", "prevent", "afraid", "worr", "fear", "risk")
 GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
 LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
@@ -182,6 +190,8 @@ def _piece(text: str, start: int) -> Token:
     if low in ("x", "×"):
         return Token(text, start, start + len(text), "x", "x")
     if re.search(r"\d", low):
+        if low in ("x86", "x64", "x32", "x86_64"):
+            return Token(text, start, start + len(text), "name", low)  # processor architectures
         for kind, pattern in GLUED:
             m = pattern.fullmatch(low)
             if m:
@@ -191,6 +201,8 @@ def _piece(text: str, start: int) -> Token:
                 elif kind == "num":
                     token.unit = (m.group("unit") or "").lstrip("'")
                 return token
+        if re.fullmatch(r"\d+:\d+", low):
+            return Token(text, start, start + len(text), "ratio", low)
         return Token(text, start, start + len(text), "name", low)  # Set5, x4plus, RTX3090
     if re.fullmatch(r"[a-z'’]+", low) and low.endswith("fold") and low[:-4] in {**UNITS, **TENS, "hundred": 0}:
         value = UNITS.get(low[:-4]) or TENS.get(low[:-4]) or 100
@@ -228,7 +240,19 @@ def tokenize(question: str) -> list[Token]:
             position += len(part)
         for i, ch in enumerate(text[trail_at:]):
             out.append(Token(ch, base + trail_at + i, base + trail_at + i + 1, "mark", ch))
-    return _merge_number_words(out)
+    return _sizes_with_by(_merge_number_words(out))
+
+
+def _sizes_with_by(tokens: list[Token]) -> list[Token]:
+    """ "200 by 200 px", "8 by 10 inches": "by" between two numbers is a size's multiplication sign
+    (when a unit follows or both sides are image-sized), not the "by" of "enlarge by 3"."""
+    for i in range(1, len(tokens) - 1):
+        a, by, b = tokens[i - 1], tokens[i], tokens[i + 1]
+        if by.low == "by" and a.kind == b.kind == "num" and not a.from_words and not b.from_words:
+            after = tokens[i + 2].low if i + 2 < len(tokens) else ""
+            if after in PIXEL_UNITS | PHYSICAL_UNITS or min(a.value, b.value) >= 16:
+                by.kind, by.low = "x", "x"
+    return tokens
 
 
 def _merge_number_words(tokens: list[Token]) -> list[Token]:
@@ -481,7 +505,7 @@ class _Parser:
         measures = self.measures()
         used: set[int] = set()
         for n, (i, last, width, height, pixels) in enumerate(measures):
-            target = any(self.low(j) in ("to", "into", "be", "become", "reach") for j in range(i - 2, i))
+            target = any(self.low(j) in TARGET_CUES for j in range(i - 3, i) if j >= 0)
             sources = [m for m in measures[:n] if m[4] and (m[3] is None) == (height is None)]
             if not (pixels and target and sources):
                 continue
@@ -504,7 +528,10 @@ class _Parser:
     # -- every other number says what it is
     def other_numbers(self) -> None:
         for i, t in enumerate(self.tokens):
-            if i in self.explained or t.kind not in ("num", "name", "pct"):
+            if i in self.explained or t.kind not in ("num", "name", "pct", "ratio"):
+                continue
+            if t.kind == "ratio":
+                self.ignore(i, i, "aspect ratio")
                 continue
             if t.kind == "name":
                 self.ignore(i, i, "model or product name" if not re.fullmatch(r"\d+(st|nd|rd|th)", t.low)
@@ -546,7 +573,7 @@ class _Parser:
         before = self.words_before(i, 40)  # the whole clause before the factor, nearest first
         for j in before[:4]:
             low = self.low(j)
-            if low in NEGATORS and not (low == "no" and self.low(j + 1) in ("more", "less")):
+            if low in NEGATORS and self.low(j + 1) not in ("more", "less", "only", "just", "merely"):
                 return f'negated ("{self.tokens[j].text}")'
             if low.endswith("n't") and self.low(j + 1) in WANT_VERBS:
                 return f'negated ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
@@ -558,8 +585,8 @@ class _Parser:
                 return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
             if low == "only" and nxt.startswith(ONLY_VERBS):
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
-            if low in OLD_WORDS and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
-                return f'contrast: an older tool ("{self.tokens[j].text}")'
+            if low in OTHER_TOOL_WORDS and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
+                return f'contrast: another tool ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
         for j in range(i + 1, min(i + 4, len(self.tokens))):
             if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
                 return f'contrast: a preset or limit ("{self.tokens[j].text}")'
@@ -629,9 +656,17 @@ class _Parser:
             for j in clause:
                 if self.low(j).startswith(GENERATIVE_WORDS):
                     return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
-        for j in self.words_before(first, 4):
+        before = self.words_before(first, 6)
+        for j in before[:4]:
             if self.low(j).startswith(CREATION_VERBS):
-                return f'describes the output ("{self.tokens[j].text}")'
+                return f'describes the output ("{self.tokens[j].text}")'''
+            if self.low(j) in RESULT_VERBS and any(self.low(k) in MODALS for k in self.words_before(j, 3)):
+                return f'describes a feared or future output ("{self.tokens[j].text}")'''
+            if self.low(j) in ("getting", "going", "becoming", "turning") and self.low(j - 1) == "from":
+                return f'describes a feared output ("from {self.tokens[j].text}")'''
+        for j in before:
+            if self.low(j).startswith(WORRY_WORDS):
+                return f'describes a feared output ("{self.tokens[j].text}")'
         # A fronted "After upscaling," sets the time of the clause that follows it.
         opener = clause[0] - 1
         while opener >= 0 and self.tokens[opener].kind == "mark":
@@ -653,6 +688,10 @@ class _Parser:
         if any(i.why.startswith("negated") and any(w in i.text.lower() for w in ("nois", "grain", "speck"))
                for i in self.ignored):
             return
+        for i, t in enumerate(self.tokens):  # "the shot is clean": said of the input itself
+            if t.low == "clean" and any(self.low(j) in ("is", "are", "was", "were", "looks", "look") or self.low(j).endswith("'s")
+                                        for j in self.words_before(i, 3)):
+                return
         for i, t in enumerate(self.tokens):
             nxt = self.low(i + 1)
             cue = None

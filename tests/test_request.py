@@ -74,6 +74,9 @@ def degradations(question: str) -> list[str]:
     ("The avatar is 120 px and should be 360 px.", [3.0]),
     ("Take a 200 px logo up to 500 px.", [2.5]),
     ("Resize from 512x512 to 2048x2048.", [4.0]),
+    ("The badge is 150 pixels wide and I need it 600 pixels wide.", [4.0]),
+    ("a 100 by 100 px sprite that should be 300 by 300", [3.0]),
+    ("Convert the 480p clip to 1440p.", [3.0]),
     ("They're 100px tiles; I need them at... no, I need them to be 400px.", [4.0]),
     # several factors, in order of mention, unique
     ("Show me 2x, 4x and 8x side by side.", [2.0, 4.0, 8.0]),
@@ -104,6 +107,9 @@ def test_asked_factors(question, expected):
     ("Every run takes 12 seconds.", "a quantity (time, memory)"),
     ("My 3rd attempt failed.", "ordinal"),
     ("A 35 mm slide.", "physical length"),
+    ("Does it run on x86 laptops?", "model or product name"),
+    ("The 16:9 frame is small.", "aspect ratio"),
+    ("Print it 8 by 10 inches.", "print or physical size"),
     ("The icon is 48 pixels tall.", "pixel length"),
 ])
 def test_numbers_that_are_not_factors(question, why):
@@ -149,6 +155,9 @@ def test_sentences_without_a_factor(question):
     ("Why does one model do 1.7x, 3x and 11x when classic upscalers only support 2x or 4x?",
      [1.7, 3.0, 11.0], ["2x", "4x"]),
     ("Unlike 2x, a 6x zoom needs more care.", [6.0], ["2x"]),
+    ("Most apps offer 2x; I need 7x.", [7.0], ["2x"]),
+    ("Conventional tools give 4x, and I want 4.5x.", [4.5], ["4x"]),
+    ("2x is the max in my editor; can AI do 5x?", [5.0], ["2x"]),
     # once contrasted, a repeated factor stays a contrast
     ("Skip the usual 4x; I want 3x, since 4x files are too big.", [3.0], ["4x", "4x"]),
 ])
@@ -158,9 +167,12 @@ def test_contrasted_factors(question, expected, contrasted):
     assert sorted(i.text for i in request.ignored if "contrast" in i.why or "negated" in i.why) == contrasted
 
 
-def test_only_without_a_tool_limit_is_not_a_contrast():
+def test_not_every_cue_word_is_a_contrast():
     assert scales("I only need it 3x bigger.") == [3.0]
     assert scales("My older photos need 4x.") == [4.0]  # old photos are not an old tool
+    assert scales("My old camera's pictures need 4x.") == [4.0]  # nor is a camera
+    assert scales("Not only 2x but also 3x, please.") == [2.0, 3.0]
+    assert scales("Why can't I just upscale 4x with bicubic?") == [4.0]
 
 
 # ------------------------------------------------------------------ degradations of the input
@@ -195,6 +207,10 @@ def test_input_degradations(question, expected):
     ("Will the model add blur to the edges?", "describes the output"),
     ("I fear it turns into a smudge.", "describes the output"),
     ("How does diffusion turn random noise into a picture?", "generative"),
+    ("I worry the enlargement will look blurry.", "feared"),
+    ("Will the print be grainy?", "feared"),
+    ("How do I keep the edges from getting blocky?", "feared"),
+    ("I want to avoid any blur.", "feared"),
 ])
 def test_words_that_do_not_describe_the_input(question, why):
     request = extract_request(question)
@@ -204,6 +220,8 @@ def test_words_that_do_not_describe_the_input(question, why):
 
 def test_a_clean_night_photo_has_no_implied_noise():
     assert degradations("A night photo with no grain at all; make it 3x bigger.") == []
+    assert degradations("A photo of the harbour at night; it's clean. Enlarge it 4x.") == []
+    assert degradations("A photo of the harbour at night, tiny, needs 4x.") == ["noise"]
 
 
 def test_degradation_in_one_clause_negation_in_another():
