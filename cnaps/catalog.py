@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tomllib
+from typing import Literal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -36,6 +37,8 @@ class Task(BaseModel):
     related_tasks: list[str] = Field(default_factory=list,
                                      description="tasks whose vocabulary also makes a paper relevant")
     examples: list[str] = Field(description="ways people ask for the task without naming it")
+    removes: list[Literal["noise", "jpeg", "blur"]] = Field(
+        default_factory=list, description="input degradations the task exists to remove")
 
 
 class ModelFamily(BaseModel):

@@ -26,6 +26,7 @@ CORE_WEIGHT = 3.0  # a phrase that names the task
 KEYWORD_WEIGHT = 1.0  # vocabulary that comes with the task
 MODEL_WEIGHT = 10.0  # a recommended model of a known family: what the workflow actually does
 SCALE_WEIGHT = 2.0  # a magnification factor in the question points to super-resolution
+DEGRADATION_WEIGHT = 1.0  # an input with noise (blur) points, weakly, to the task that removes it
 MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 SCALE_TASK = "arbitrary-scale-super-resolution"
 
@@ -84,6 +85,12 @@ def classify(prompt: ParsedPrompt, catalog: Catalog) -> Classification:
         scores[SCALE_TASK] += SCALE_WEIGHT
         text_scores[SCALE_TASK] += SCALE_WEIGHT
         evidence[SCALE_TASK].append(f"question asks for a magnification factor ({asked}, +{SCALE_WEIGHT:g})")
+    for task in catalog.tasks:
+        for kind in set(task.removes) & set(request.degradations):
+            scores[task.id] += DEGRADATION_WEIGHT
+            text_scores[task.id] += DEGRADATION_WEIGHT
+            evidence[task.id].append(f"the question's input has {kind}, which {task.id} removes "
+                                     f"(+{DEGRADATION_WEIGHT:g})")
 
     ranked = sorted(catalog.tasks, key=lambda t: -scores[t.id])  # stable: ties keep catalog order
     best, runner_up = ranked[0], ranked[1]

@@ -72,6 +72,37 @@ def test_super_resolution_paraphrases_without_the_words(catalog, question):
     assert any("question" in line for line in result.evidence)
 
 
+@pytest.mark.parametrize("task, question", [
+    ("image-classification", "I have 5,000 shelter photos to sort by breed; some are blurry. Can a network label them?"),
+    ("image-classification", "Could a model recognise which mushrooms in my pictures are poisonous?"),
+    ("image-deblurring", "The kids ran past and the photo is all streaky from movement. Can it be made crisp?"),
+    ("image-deblurring", "The plate in my dashcam frame is smeared by motion. Can it be recovered?"),
+    ("image-denoising", "My old film scans have heavy grain; I'd like them smoother but the same size."),
+    ("image-inpainting", "A coffee stain covers part of my map scan. Can AI repaint the damaged area?"),
+    ("image-generation", "I want an illustration of a dragon reading a book, made by AI from my description."),
+    ("image-quality-assessment", "How can I score which of two upscaled versions looks natural without the original?"),
+    ("arbitrary-scale-super-resolution", "I need my scanned stamp 2.7 times larger for a catalogue."),
+])
+def test_question_decides_when_the_model_is_unknown(catalog, task, question):
+    assert classify(question_only(question), catalog).task_id == task
+
+
+@pytest.mark.parametrize("model, task", [
+    ("DN-FFDNet", "image-denoising"), ("DB-NAFNet", "image-deblurring"), ("INP-LaMa", "image-inpainting"),
+])
+def test_task_prefixed_model_names(catalog, model, task):
+    assert classify(question_only("What does this model do?", model), catalog).task_id == task
+
+
+def test_a_degradation_of_the_input_points_to_the_task_that_removes_it(catalog):
+    result = classify(question_only("My scans have heavy grain."), catalog)
+    assert result.task_id == "image-denoising"
+    assert any("input has noise" in line for line in result.evidence)
+    # a negated degradation is no evidence
+    clean = classify(question_only("My scans have no grain."), catalog)
+    assert not any("input has noise" in line for line in clean.evidence)
+
+
 def test_every_catalog_example_classifies_as_its_task(catalog):
     for task in catalog.tasks:
         for example in task.examples:
