@@ -77,6 +77,7 @@ UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
          "nineteen": 19}
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
         "eighty": 80, "ninety": 90}
+NUMBER_WORDS = {**{w: float(v) for w, v in {**UNITS, **TENS}.items()}, "hundred": 100.0}
 FRACTIONS = {"half": 0.5, "quarter": 0.25}
 MULTIPLIERS = {"double": 2, "twice": 2, "triple": 3, "thrice": 3, "treble": 3, "quadruple": 4,
                "quintuple": 5, "sextuple": 6, "octuple": 8}
@@ -88,6 +89,8 @@ SCALING_VERBS = ("enlarg", "upscal", "upsampl", "magnif", "zoom", "resiz", "resc
 INCREASE_VERBS = ("enlarg", "upscal", "increas", "grow", "grew", "expand", "boost", "magnif", "blow", "blew")
 COMPARATIVES = {"bigger", "larger", "higher", "wider", "taller", "sharper", "clearer", "greater",
                 "finer", "longer"}
+SIZE_ADJECTIVES = {"big", "bigger", "large", "larger", "huge", "size"}
+ADJECTIVES = {"big", "large", "high", "wide", "tall", "sharp", "detailed"}  # "N times as big"
 REDUCTIONS = {"smaller", "less", "lower", "narrower", "shorter", "down"}
 SIZE_NOUNS = {"size", "sizes", "resolution", "dimensions", "dimension", "width", "height",
               "magnification", "zoom", "enlargement", "upscaling", "upscale", "scale", "original",
@@ -133,8 +136,7 @@ DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
     "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("blocky",),
              ("blockiness",), ("macroblocking",), ("blocks",)],
     "blur": [("blur",), ("blurry",), ("blurred",), ("blurriness",), ("blurring",), ("out", "of", "focus"),
-             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",),
-             ("shook",), ("smudge",), ("smudged",), ("smeared",), ("smeary",)],
+             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("shook",)],
 }
 DEG_NEGATORS = {"no", "not", "without", "never", "zero", "nothing", "free", "none", "neither", "nor"}
 SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "but", "can", "will",
@@ -204,11 +206,8 @@ def _piece(text: str, start: int) -> Token:
         if re.fullmatch(r"\d+:\d+", low):
             return Token(text, start, start + len(text), "ratio", low)
         return Token(text, start, start + len(text), "name", low)  # Set5, x4plus, RTX3090
-    if re.fullmatch(r"[a-z'’]+", low) and low.endswith("fold") and low[:-4] in {**UNITS, **TENS, "hundred": 0}:
-        value = UNITS.get(low[:-4]) or TENS.get(low[:-4]) or 100
-        return Token(text, start, start + len(text), "fold", low, float(value), from_words=True)
-    if re.fullmatch(r"[%\"]", low):
-        return Token(text, start, start + len(text), "word", low)
+    if low.endswith("fold") and low[:-4] in NUMBER_WORDS:  # sixfold, tenfold
+        return Token(text, start, start + len(text), "fold", low, NUMBER_WORDS[low[:-4]], from_words=True)
     return Token(text, start, start + len(text), "word", low.replace("’", "'"),
                  capitalised=text[:1].isupper())
 
@@ -220,8 +219,6 @@ def tokenize(question: str) -> list[Token]:
         text, base = chunk.group(), chunk.start()
         lead = len(text) - len(text.lstrip(TRIM))
         core = text.strip(TRIM)
-        if core and core[-1] == "." and not re.search(r"\d\.$", core):
-            core = core.rstrip(".")
         trail_at = lead + len(core)
         for i, ch in enumerate(text[:lead]):
             out.append(Token(ch, base + i, base + i + 1, "mark", ch))
@@ -261,8 +258,8 @@ def _merge_number_words(tokens: list[Token]) -> list[Token]:
     i = 0
     while i < len(tokens):
         t = tokens[i]
-        if t.kind == "word" and (t.low in UNITS or t.low in TENS or t.low == "hundred"):
-            value, j = float(UNITS.get(t.low, TENS.get(t.low, 100))), i + 1
+        if t.kind == "word" and t.low in NUMBER_WORDS:
+            value, j = NUMBER_WORDS[t.low], i + 1
             if t.low in TENS and j < len(tokens) and tokens[j].low in UNITS and t.hyphen_after:
                 value, j = value + UNITS[tokens[j].low], j + 1
             if j < len(tokens) and tokens[j].low == "hundred":
@@ -324,7 +321,6 @@ class _Parser:
         self.readings: list[Reading] = []
         self.ignored: list[Ignored] = []
         self.explained: set[int] = set()  # number tokens already read or ignored
-        self.iso_values: list[float] = []
 
     # -- helpers
     def low(self, i: int) -> str:
@@ -342,6 +338,18 @@ class _Parser:
             if self.tokens[j].kind == "word" and self.tokens[j].low.startswith(SCALING_VERBS) \
                     and not self.tokens[j].low.endswith(("er", "ers")):
                 return self.tokens[j].text
+        return None
+
+    def size_word_in_sentence(self, i: int, n: int = 10) -> str | None:
+        """A scaling verb or size adjective up to `n` tokens before `i` in its sentence:
+        "enlarged my portrait 5 times", "How big can I make it, maybe 8 times?" """
+        for j in range(i - 1, max(i - n, 0) - 1, -1):
+            t = self.tokens[j]
+            if t.kind == "mark" and t.low in ".!?;":
+                break
+            if t.kind == "word" and (t.low in SIZE_ADJECTIVES or t.low.startswith(SCALING_VERBS)
+                                     and not t.low.endswith(("er", "ers"))):
+                return t.text
         return None
 
     def increase_verb_before(self, i: int) -> bool:
@@ -402,16 +410,18 @@ class _Parser:
 
     def times(self, i: int) -> None:
         value, after = self.tokens[i].value, self.low(i + 2)
-        if after in COMPARATIVES or after == "as" and self.low(i + 3) in COMPARATIVES | {"big", "large", "high", "wide", "tall", "sharp"}:
+        if after in COMPARATIVES:
             self.read(value, i, i + 2, f'"N times" + "{after}"')
+        elif after == "as" and self.low(i + 3) in ADJECTIVES:
+            self.read(value, i, i + 3, f'"N times as {self.low(i + 3)}"')
         elif after in SIZE_NOUNS:
             self.read(value, i, i + 2, f'"N times" + "{after}"')
         elif after in DETERMINERS and self.low(i + 3) in SIZE_NOUNS:
             self.read(value, i, i + 3, f'"N times {after} {self.low(i + 3)}"')
         elif after in REDUCTIONS:
             self.ignore(i, i + 2, "a reduction, not an enlargement")
-        elif verb := self.scaling_verb_before(i):
-            self.read(value, i, i + 1, f'"N times" after the scaling verb "{verb}"')
+        elif verb := self.size_word_in_sentence(i):
+            self.read(value, i, i + 1, f'"N times" after "{verb}" in the same sentence')
         elif self.tokens[i].from_words:
             self.explained.add(i)  # "three times" a day: a count of events, not worth listing
         else:
@@ -436,7 +446,7 @@ class _Parser:
 
     def factor_of(self, i: int) -> None:
         j = i + 1
-        while self.low(j) in ("of", "is", "about", "around", "roughly", "approximately", "=", "x", "×"):
+        while self.low(j) in ("of", "is", "about", "around", "roughly", "approximately", "=", "x"):
             j += 1
         t = self.tokens[j] if j < len(self.tokens) else None
         if t and t.kind in ("num", "xnum") and self.low(j + 1) not in ("to", "%", "percent"):
@@ -541,7 +551,6 @@ class _Parser:
                 continue  # "one network", "two or three settings": words, nothing to explain
             prev, after, value = self.low(i - 1), self.low(i + 1), t.value
             if prev == "iso":
-                self.iso_values.append(value)
                 self.ignore(i - 1, i, "ISO setting")
             elif t.unit in ("mp",) or after.startswith("megapixel") or after == "mp":
                 self.ignore(i, i + (t.unit != "mp"), "megapixels")

@@ -38,6 +38,7 @@ def degradations(question: str) -> list[str]:
     ("Please magnify the leaf eleven times.", [11.0]),
     ("We upscaled the tile 3 times for the mural.", [3.0]),
     ("Zoom the coin twenty times.", [20.0]),
+    ("How big can I make it, maybe 8 times?", [8.0]),
     ("Blow the poster up twenty-four times.", [24.0]),
     # fractions in words
     ("Make it two and a half times bigger.", [2.5]),
@@ -189,7 +190,7 @@ def test_not_every_cue_word_is_a_contrast():
     ("My hands shook, so it is blurry.", ["blur"]),
     ("The face is out of focus.", ["blur"]),
     ("Camera shake spoiled the bird.", ["blur"]),
-    ("A smudged, noisy and compressed meme.", ["noise", "jpeg", "blur"]),
+    ("A blurred, noisy and compressed meme.", ["noise", "jpeg", "blur"]),
 ])
 def test_input_degradations(question, expected):
     assert degradations(question) == expected
@@ -205,7 +206,7 @@ def test_input_degradations(question, expected):
     ("The result was blocky.", "describes the output"),
     ("After upscaling, the sky had grain.", "describes the output"),
     ("Will the model add blur to the edges?", "describes the output"),
-    ("I fear it turns into a smudge.", "describes the output"),
+    ("I fear it turns into a blur.", "describes the output"),
     ("How does diffusion turn random noise into a picture?", "generative"),
     ("I worry the enlargement will look blurry.", "feared"),
     ("Will the print be grainy?", "feared"),
