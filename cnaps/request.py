@@ -688,8 +688,10 @@ class _Parser:
             low = self.low(j)
             if low in OUTPUT_WORDS:
                 return f'describes the output ("{self.tokens[j].text}")'
-            if low == "after" and self.low(j + 1).startswith(SCALING_VERBS):
-                return f'describes the output ("after {self.tokens[j + 1].text}")'
+            if low == "after":  # "after enlarging", "after the 8x upscale"
+                k = next((k for k in range(j + 1, j + 4) if self.low(k).startswith(SCALING_VERBS)), None)
+                if k is not None:
+                    return f'describes the output ("{self.span(j, k)[0]}")'
         return None
 
     def implied_noise(self, found: dict[Degradation, list[Evidence]]) -> None:

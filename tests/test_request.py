@@ -205,6 +205,7 @@ def test_input_degradations(question, expected):
     ("It came back crisp rather than blurry.", "negated"),
     ("The result was blocky.", "describes the output"),
     ("After upscaling, the sky had grain.", "describes the output"),
+    ("The edges came out blurry after the 8x upscale.", "describes the output"),
     ("Will the model add blur to the edges?", "describes the output"),
     ("I fear it turns into a blur.", "describes the output"),
     ("How does diffusion turn random noise into a picture?", "generative"),
