@@ -89,7 +89,8 @@ SCALING_VERBS = ("enlarg", "upscal", "upsampl", "magnif", "zoom", "resiz", "resc
 INCREASE_VERBS = ("enlarg", "upscal", "increas", "grow", "grew", "expand", "boost", "magnif", "blow", "blew")
 COMPARATIVES = {"bigger", "larger", "higher", "wider", "taller", "sharper", "clearer", "greater",
                 "finer", "longer"}
-SIZE_ADJECTIVES = {"big", "bigger", "large", "larger", "huge", "size"}
+SIZE_ADJECTIVES = {"big", "bigger", "large", "larger", "huge", "size", "resolution"}
+FACTOR_NOUNS = {"factor", "magnification", "scale", "zoom", "ratio"}  # "a factor of 3", "scale 3.5"
 ADJECTIVES = {"big", "large", "high", "wide", "tall", "sharp", "detailed"}  # "N times as big"
 REDUCTIONS = {"smaller", "less", "lower", "narrower", "shorter", "down"}
 SIZE_NOUNS = {"size", "sizes", "resolution", "dimensions", "dimension", "width", "height",
@@ -121,7 +122,7 @@ ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "w
               "handle", "manage", "reach", "work", "let", "provide")
 # "older upscalers", "most apps", "conventional tools": someone else's tool, not this request
 OTHER_TOOL_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former",
-                    "most", "other", "conventional", "ordinary", "regular", "existing", "standard", "typical"}
+                    "most", "other", "current", "conventional", "ordinary", "regular", "existing", "standard", "typical"}
 TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
               "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
 AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
@@ -133,7 +134,7 @@ DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
     "noise": [("noise",), ("noisy",), ("grain",), ("grains",), ("grainy",), ("graininess",),
               ("speckle",), ("speckled",), ("speckles",), ("speckling",), ("hot", "pixels"),
               ("salt", "and", "pepper")],
-    "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("blocky",),
+    "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("lossy",), ("blocky",),
              ("blockiness",), ("macroblocking",), ("blocks",)],
     "blur": [("blur",), ("blurry",), ("blurred",), ("blurriness",), ("blurring",), ("out", "of", "focus"),
              ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("shook",)],
@@ -188,7 +189,7 @@ def _number(text: str) -> float:
 
 def _piece(text: str, start: int) -> Token:
     """Classify one whitespace- and hyphen-free piece of the question."""
-    low = text.lower()
+    low = text.lower().replace("½", ".5")  # 1½ times
     if low in ("x", "×"):
         return Token(text, start, start + len(text), "x", "x")
     if re.search(r"\d", low):
@@ -393,7 +394,7 @@ class _Parser:
                 self.times(i)
             elif t.kind == "pct" or (t.kind == "num" and nxt in ("percent", "%")):
                 self.percent(i, i if t.kind == "pct" else i + 1)
-            elif t.kind == "word" and t.low in ("factor", "magnification"):
+            elif t.kind == "word" and t.low in FACTOR_NOUNS:
                 self.factor_of(i)
             elif t.kind == "word" and self.multiplier(t) is not None:
                 self.multiplier_word(i)
@@ -450,7 +451,7 @@ class _Parser:
             j += 1
         t = self.tokens[j] if j < len(self.tokens) else None
         if t and t.kind in ("num", "xnum") and self.low(j + 1) not in ("to", "%", "percent"):
-            self.read(t.value, i, j, f'"{self.tokens[i].low} of N"', anchor=j)
+            self.read(t.value, i, j, f'"{self.tokens[i].low} (of) N"', anchor=j)
 
     @staticmethod
     def multiplier(t: Token) -> float | None:
@@ -498,6 +499,13 @@ class _Parser:
                 if t.hyphen_after and tokens[i + 1:i + 2] and tokens[i + 1].kind == "num" \
                         and (tokens[i + 1].unit == "px" or self.low(i + 2) in PIXEL_UNITS):
                     pixels = True
+                # "upscale from 256 to 1024": bare sizes, when the sentence is about size
+                if self.low(i - 1) == "from" and self.low(i + 1) == "to" and nxt is not None \
+                        and nxt.kind == "num" and not nxt.unit and min(t.value, nxt.value) >= 16 \
+                        and self.size_word_in_sentence(i, 12):
+                    out.append((i, i, t.value, None, True))
+                    out.append((i + 2, i + 2, nxt.value, None, True))
+                    continue
                 if pixels:
                     out.append((i, i + 1 if self.low(i + 1) in PIXEL_UNITS else i, t.value, None, True))
                 elif self.low(i + 1) == "x" and nxt is not None and nxt.kind == "num":
