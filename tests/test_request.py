@@ -43,6 +43,7 @@ def degradations(question: str) -> list[str]:
     # fractions in words
     ("Make it two and a half times bigger.", [2.5]),
     ("only one and a half times larger, nothing more", [1.5]),
+    ("Make it 1½ times bigger.", [1.5]),
     # N-fold, Nfold, number-word fold
     ("a 3-fold enlargement of the chart", [3.0]),
     ("We need an 8fold zoom.", [8.0]),
@@ -53,6 +54,7 @@ def degradations(question: str) -> list[str]:
     ("a magnification of 14 for the slide", [14.0]),
     ("a zoom factor of two", [2.0]),
     ("upscaled by a factor x3", [3.0]),
+    ("Can I run it with scale 3.5?", [3.5]),
     # "by N" after a scaling verb
     ("Enlarge the banner by 5 for the fair.", [5.0]),
     ("Upscale these sprites by 2.", [2.0]),
@@ -78,6 +80,7 @@ def degradations(question: str) -> list[str]:
     ("The badge is 150 pixels wide and I need it 600 pixels wide.", [4.0]),
     ("a 100 by 100 px sprite that should be 300 by 300", [3.0]),
     ("Convert the 480p clip to 1440p.", [3.0]),
+    ("Upscale from 256 to 1024, please.", [4.0]),
     ("They're 100px tiles; I need them at... no, I need them to be 400px.", [4.0]),
     # several factors, in order of mention, unique
     ("Show me 2x, 4x and 8x side by side.", [2.0, 4.0, 8.0]),
@@ -132,6 +135,7 @@ def test_numbers_that_are_not_factors(question, why):
     "Make it 2x smaller.",
     "Shrink the 1200 px banner to 300 px.",
     "An x-ray of my hand.",
+    "I counted from 100 to 400 sheep.",
     "One network, two tasks.",
     "The 4x6 card is tiny.",
 ])
@@ -157,6 +161,7 @@ def test_sentences_without_a_factor(question):
      [1.7, 3.0, 11.0], ["2x", "4x"]),
     ("Unlike 2x, a 6x zoom needs more care.", [6.0], ["2x"]),
     ("Most apps offer 2x; I need 7x.", [7.0], ["2x"]),
+    ("My current editor does 2x; can this do 3.3x?", [3.3], ["2x"]),
     ("Conventional tools give 4x, and I want 4.5x.", [4.5], ["4x"]),
     ("2x is the max in my editor; can AI do 5x?", [5.0], ["2x"]),
     # once contrasted, a repeated factor stays a contrast
@@ -186,6 +191,7 @@ def test_not_every_cue_word_is_a_contrast():
     ("a low-light shot from a party", ["noise"]),
     ("It was shot at ISO 25600.", ["noise"]),
     ("The GIF was heavily compressed.", ["jpeg"]),
+    ("A lossy WebP avatar.", ["jpeg"]),
     ("A JPG with ugly blocky edges.", ["jpeg"]),
     ("My hands shook, so it is blurry.", ["blur"]),
     ("The face is out of focus.", ["blur"]),
