@@ -113,16 +113,19 @@ CLAUSE_WORDS = {"but", "whereas", "while", "when", "whenever", "because", "altho
 SUBJECTS = {"i", "we", "you", "they", "he", "she", "it", "my", "our", "now", "then", "there", "this"}
 
 # Contrast cues: the factor is somebody's habit or an old tool's limit, not the request.
-HABIT_WORDS = {"usual", "usually", "typically", "typical", "normally", "default", "preset", "presets"}
+# ("usually" alone is no cue: "I usually print at 4x" asks for 4x; "I usually stop at 200%" has "stop at")
+HABIT_WORDS = {"usual", "default", "preset", "presets"}
 LIMIT_PHRASES = [("used", "to"), ("stop", "at"), ("stops", "at"), ("stopped", "at"), ("tops", "out"),
                  ("top", "out"), ("topped", "out"), ("max", "out"), ("maxes", "out"), ("maxed", "out"),
                  ("limited", "to"), ("locked", "to"), ("capped", "at"), ("instead", "of"),
                  ("rather", "than"), ("other", "than")]
 ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "went", "gave", "give",
               "handle", "manage", "reach", "work", "let", "provide")
-# "older upscalers", "most apps", "conventional tools": someone else's tool, not this request
+# "older upscalers", "most apps", "conventional tools": someone else's tool, not this request, unless
+# the clause asks about it ("Can other models do 5x?")
 OTHER_TOOL_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former",
-                    "most", "other", "current", "conventional", "ordinary", "regular", "existing", "standard", "typical"}
+                    "most", "other", "current", "conventional", "existing"}
+QUESTION_OPENERS = {"can", "could", "will", "would", "should", "does", "do", "is", "are", "may", "might"}
 TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
               "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
 AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
@@ -135,13 +138,16 @@ DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
               ("speckle",), ("speckled",), ("speckles",), ("speckling",), ("hot", "pixels"),
               ("salt", "and", "pepper")],
     "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("lossy",), ("blocky",),
-             ("blockiness",), ("macroblocking",), ("blocks",)],
+             ("blockiness",), ("macroblocking",), ("pixel", "blocks"), ("block", "artifacts"),
+             ("blocking", "artifacts")],
     "blur": [("blur",), ("blurry",), ("blurred",), ("blurriness",), ("blurring",), ("out", "of", "focus"),
-             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("shook",)],
+             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("hand", "shook"),
+             ("hands", "shook")],
 }
 DEG_NEGATORS = {"no", "not", "without", "never", "zero", "nothing", "free", "none", "neither", "nor"}
 SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "but", "can", "will",
                "remove", "fix", "reduce"}
+# Words that put a clause on the output side ("as a result" is a connective, not the output)
 OUTPUT_WORDS = {"afterwards", "afterward", "result", "results", "output", "outputs", "becomes",
                 "become", "becoming", "became"}
 CREATION_VERBS = ("add", "introduc", "creat", "produc", "generat", "caus", "turn")
@@ -469,7 +475,7 @@ class _Parser:
         if t.low in ("twice", "thrice"):
             ok = after == "as" or after in COMPARATIVES or (after in DETERMINERS and self.low(i + 2) in SIZE_NOUNS)
         elif t.low in MULTIPLIERS:  # base form: a verb only when an object or the clause's end follows
-            ok = (after in DETERMINERS or after in SIZE_NOUNS or after in ("up", "size", "sized")
+            ok = self.low(i - 1) not in ("a", "an", "the") and (after in DETERMINERS or after in SIZE_NOUNS or after in ("up", "size", "sized")
                   or i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark")
         else:
             ok = True  # doubled, tripling: only ever verbs
@@ -594,7 +600,9 @@ class _Parser:
                 return f'negated ("{self.tokens[j].text}")'
             if low.endswith("n't") and self.low(j + 1) in WANT_VERBS:
                 return f'negated ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
-        for j in reversed(before):
+        words = [j for j in reversed(before) if self.tokens[j].kind != "mark"]
+        asks = bool(words) and self.low(words[0]) in QUESTION_OPENERS  # "Can other models do 5x?"
+        for j in words:
             low, nxt = self.low(j), self.low(j + 1)
             if low in HABIT_WORDS:
                 return f'contrast: a habit or preset ("{self.tokens[j].text}")'
@@ -602,7 +610,7 @@ class _Parser:
                 return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
             if low == "only" and nxt.startswith(ONLY_VERBS):
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
-            if low in OTHER_TOOL_WORDS and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
+            if low in OTHER_TOOL_WORDS and not asks and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
                 return f'contrast: another tool ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
         for j in range(i + 1, min(i + 4, len(self.tokens))):
             if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
@@ -694,7 +702,7 @@ class _Parser:
                 clause = words[:1] + clause
         for j in clause:
             low = self.low(j)
-            if low in OUTPUT_WORDS:
+            if low in OUTPUT_WORDS and (self.low(j - 2), self.low(j - 1)) != ("as", "a"):
                 return f'describes the output ("{self.tokens[j].text}")'
             if low == "after":  # "after enlarging", "after the 8x upscale"
                 k = next((k for k in range(j + 1, j + 4) if self.low(k).startswith(SCALING_VERBS)), None)

@@ -179,6 +179,10 @@ def test_not_every_cue_word_is_a_contrast():
     assert scales("My old camera's pictures need 4x.") == [4.0]  # nor is a camera
     assert scales("Not only 2x but also 3x, please.") == [2.0, 3.0]
     assert scales("Why can't I just upscale 4x with bicubic?") == [4.0]
+    assert scales("I usually print at 4x.") == [4.0]  # a habit that is the request
+    assert scales("Can other models do 5x?") == [5.0]  # asking about another tool
+    assert scales("I want a standard 4x model.") == [4.0]
+    assert scales("It's a double; upscale it 2.5x.") == [2.5]  # "a double" is a noun
 
 
 # ------------------------------------------------------------------ degradations of the input
@@ -191,6 +195,7 @@ def test_not_every_cue_word_is_a_contrast():
     ("a low-light shot from a party", ["noise"]),
     ("It was shot at ISO 25600.", ["noise"]),
     ("The GIF was heavily compressed.", ["jpeg"]),
+    ("The sky shows pixel blocks.", ["jpeg"]),
     ("A lossy WebP avatar.", ["jpeg"]),
     ("A JPG with ugly blocky edges.", ["jpeg"]),
     ("My hands shook, so it is blurry.", ["blur"]),
@@ -210,6 +215,7 @@ def test_input_degradations(question, expected):
     ("I want a noise-free print.", "negated"),
     ("It came back crisp rather than blurry.", "negated"),
     ("The result was blocky.", "describes the output"),
+    ("The upscale will look blurry, I fear.", "describes a feared"),
     ("After upscaling, the sky had grain.", "describes the output"),
     ("The edges came out blurry after the 8x upscale.", "describes the output"),
     ("Will the model add blur to the edges?", "describes the output"),
@@ -230,6 +236,11 @@ def test_a_clean_night_photo_has_no_implied_noise():
     assert degradations("A night photo with no grain at all; make it 3x bigger.") == []
     assert degradations("A photo of the harbour at night; it's clean. Enlarge it 4x.") == []
     assert degradations("A photo of the harbour at night, tiny, needs 4x.") == ["noise"]
+
+
+def test_words_that_only_look_like_degradations():
+    assert degradations("The news shook me; the building blocks are clean.") == []
+    assert degradations("As a result of camera shake, it is soft.") == ["blur"]
 
 
 def test_degradation_in_one_clause_negation_in_another():
