@@ -156,6 +156,7 @@ RESULT_VERBS = {"look", "looks", "be", "get", "turn", "become", "make", "come", 
 WORRY_WORDS = ("avoid", "prevent", "afraid", "worr", "fear", "risk")
 GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
 LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
+SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
 # ---------------------------------------------------------------- tokens
@@ -724,8 +725,10 @@ class _Parser:
             cue = None
             if t.low == "low" and nxt == "light" and t.hyphen_after or (t.low, nxt) == ("low", "light"):
                 cue = (i, i + 1)
-            elif t.low == "night" and nxt.startswith(LOW_LIGHT_NOUNS) or (self.low(i - 1), t.low) == ("at", "night"):
-                cue = (i - (self.low(i - 1) == "at"), i + (self.low(i + 1).startswith(LOW_LIGHT_NOUNS)))
+            elif t.low == "night" and nxt.startswith(LOW_LIGHT_NOUNS):  # night shots, night photos
+                cue = (i, i + 1)
+            elif t.low == "night" and self.low(i - 1) == "at" and self.low(i - 2).startswith(SHOOTING_VERBS):
+                cue = (i - 2, i)  # shot at night (a concert "at night" says nothing of the exposure)
             elif t.low == "iso" and self.tokens[i + 1:i + 2] and self.tokens[i + 1].kind == "num" \
                     and self.tokens[i + 1].value >= HIGH_ISO:
                 cue = (i, i + 1)

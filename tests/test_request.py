@@ -235,7 +235,8 @@ def test_words_that_do_not_describe_the_input(question, why):
 def test_a_clean_night_photo_has_no_implied_noise():
     assert degradations("A night photo with no grain at all; make it 3x bigger.") == []
     assert degradations("A photo of the harbour at night; it's clean. Enlarge it 4x.") == []
-    assert degradations("A photo of the harbour at night, tiny, needs 4x.") == ["noise"]
+    assert degradations("A photo of the harbour taken at night needs 4x.") == ["noise"]
+    assert degradations("My photo from a concert at night is tiny.") == []  # says nothing of the exposure
 
 
 def test_words_that_only_look_like_degradations():
