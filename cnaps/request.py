@@ -117,8 +117,8 @@ SUBJECTS = {"i", "we", "you", "they", "he", "she", "it", "my", "our", "now", "th
 HABIT_WORDS = {"usual", "default", "preset", "presets"}
 LIMIT_PHRASES = [("used", "to"), ("stop", "at"), ("stops", "at"), ("stopped", "at"), ("tops", "out"),
                  ("top", "out"), ("topped", "out"), ("max", "out"), ("maxes", "out"), ("maxed", "out"),
-                 ("limited", "to"), ("locked", "to"), ("capped", "at"), ("instead", "of"),
-                 ("rather", "than"), ("other", "than")]
+                 ("limited", "to"), ("locked", "to"), ("capped", "at")]
+ALTERNATIVE_PHRASES = [("instead", "of"), ("rather", "than"), ("other", "than")]  # "X rather than Y"
 ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "went", "gave", "give",
               "handle", "manage", "reach", "work", "let", "provide")
 # "older upscalers", "most apps", "conventional tools": someone else's tool, not this request, unless
@@ -156,6 +156,7 @@ RESULT_VERBS = {"look", "looks", "be", "get", "turn", "become", "make", "come", 
 WORRY_WORDS = ("avoid", "prevent", "afraid", "worr", "fear", "risk")
 GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
 LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
+COPULAS = {"is", "are", "was", "were", "looks", "look", "seems"}
 SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
@@ -476,8 +477,9 @@ class _Parser:
         if t.low in ("twice", "thrice"):
             ok = after == "as" or after in COMPARATIVES or (after in DETERMINERS and self.low(i + 2) in SIZE_NOUNS)
         elif t.low in MULTIPLIERS:  # base form: a verb only when an object or the clause's end follows
-            ok = self.low(i - 1) not in ("a", "an", "the") and (after in DETERMINERS or after in SIZE_NOUNS or after in ("up", "size", "sized")
-                  or i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark")
+            clause_ends = i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark"
+            is_noun = self.low(i - 1) in ("a", "an", "the")  # "a double exposure", "it's a double"
+            ok = not is_noun and (after in DETERMINERS | SIZE_NOUNS | {"up", "sized"} or clause_ends)
         else:
             ok = True  # doubled, tripling: only ever verbs
         if ok:
@@ -607,11 +609,12 @@ class _Parser:
             low, nxt = self.low(j), self.low(j + 1)
             if low in HABIT_WORDS:
                 return f'contrast: a habit or preset ("{self.tokens[j].text}")'
-            if (low, nxt) in LIMIT_PHRASES:
+            if (low, nxt) in LIMIT_PHRASES + ALTERNATIVE_PHRASES:
                 return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
             if low == "only" and nxt.startswith(ONLY_VERBS):
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
-            if low in OTHER_TOOL_WORDS and not asks and any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2)):
+            tool_follows = any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2))
+            if low in OTHER_TOOL_WORDS and tool_follows and not asks:
                 return f'contrast: another tool ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
         for j in range(i + 1, min(i + 4, len(self.tokens))):
             if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
@@ -675,7 +678,7 @@ class _Parser:
             low = self.low(j)
             if low in SCOPE_STOPS:
                 break
-            if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in LIMIT_PHRASES[-3:]:
+            if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in ALTERNATIVE_PHRASES:
                 return f'negated ("{self.tokens[j].text}")'
         clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
         if kind == "noise":
@@ -685,11 +688,11 @@ class _Parser:
         before = self.words_before(first, 6)
         for j in before[:4]:
             if self.low(j).startswith(CREATION_VERBS):
-                return f'describes the output ("{self.tokens[j].text}")'''
+                return f'describes the output ("{self.tokens[j].text}")'
             if self.low(j) in RESULT_VERBS and any(self.low(k) in MODALS for k in self.words_before(j, 3)):
-                return f'describes a feared or future output ("{self.tokens[j].text}")'''
+                return f'describes a feared or future output ("{self.tokens[j].text}")'
             if self.low(j) in ("getting", "going", "becoming", "turning") and self.low(j - 1) == "from":
-                return f'describes a feared output ("from {self.tokens[j].text}")'''
+                return f'describes a feared output ("from {self.tokens[j].text}")'
         for j in before:
             if self.low(j).startswith(WORRY_WORDS):
                 return f'describes a feared output ("{self.tokens[j].text}")'
@@ -698,7 +701,8 @@ class _Parser:
         while opener >= 0 and self.tokens[opener].kind == "mark":
             opener -= 1
         if opener >= 0 and self.low(clause[0]) == ",":
-            words = [j for j in range(len(self.tokens)) if self.same_clause(opener, j) and self.tokens[j].kind != "mark"]
+            words = [j for j in range(len(self.tokens))
+                     if self.same_clause(opener, j) and self.tokens[j].kind != "mark"]
             if words and self.low(words[0]) == "after":
                 clause = words[:1] + clause
         for j in clause:
@@ -717,13 +721,13 @@ class _Parser:
                for i in self.ignored):
             return
         for i, t in enumerate(self.tokens):  # "the shot is clean": said of the input itself
-            if t.low == "clean" and any(self.low(j) in ("is", "are", "was", "were", "looks", "look") or self.low(j).endswith("'s")
+            if t.low == "clean" and any(self.low(j) in COPULAS or self.low(j).endswith("'s")
                                         for j in self.words_before(i, 3)):
                 return
         for i, t in enumerate(self.tokens):
             nxt = self.low(i + 1)
             cue = None
-            if t.low == "low" and nxt == "light" and t.hyphen_after or (t.low, nxt) == ("low", "light"):
+            if (t.low, nxt) in (("low", "light"), ("dim", "light"), ("dimly", "lit")):
                 cue = (i, i + 1)
             elif t.low == "night" and nxt.startswith(LOW_LIGHT_NOUNS):  # night shots, night photos
                 cue = (i, i + 1)
