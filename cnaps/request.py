@@ -619,6 +619,9 @@ class _Parser:
         for j in range(i + 1, min(i + 4, len(self.tokens))):
             if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
                 return f'contrast: a preset or limit ("{self.tokens[j].text}")'
+            if self.same_clause(i, j) and self.low(j) == "like" and any(  # "8x like my current plugin"
+                    self.low(k).startswith(TOOL_NOUNS) or self.low(k) in AFTER_CUES for k in range(j + 1, j + 5)):
+                return f'contrast: what another tool does ("{self.span(j, j + 1)[0]} ...")'
         return None
 
     def roles(self) -> tuple[list[float], list[Evidence]]:
@@ -674,9 +677,11 @@ class _Parser:
         """Why a degradation word does not describe the input, else None."""
         if self.tokens[last].hyphen_after and self.low(last + 1) == "free":
             return 'negated ("-free")'
+        # "without the noise turning into worms" presupposes the noise: only its change is negated
+        presupposed = any(self.low(k).endswith("ing") for k in (last + 1, last + 2) if self.same_clause(last, k))
         for j in self.words_before(first, 4):  # "no dust or grain", "without visible pixel blocks"
             low = self.low(j)
-            if low in SCOPE_STOPS:
+            if low in SCOPE_STOPS or low == "without" and presupposed:
                 break
             if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in ALTERNATIVE_PHRASES:
                 return f'negated ("{self.tokens[j].text}")'

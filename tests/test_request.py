@@ -164,6 +164,7 @@ def test_sentences_without_a_factor(question):
     ("My current editor does 2x; can this do 3.3x?", [3.3], ["2x"]),
     ("Conventional tools give 4x, and I want 4.5x.", [4.5], ["4x"]),
     ("2x is the max in my editor; can AI do 5x?", [5.0], ["2x"]),
+    ("Can it do 9x, or does it fail past 4x like my old plugin?", [9.0], ["4x"]),
     # once contrasted, a repeated factor stays a contrast
     ("Skip the usual 4x; I want 3x, since 4x files are too big.", [3.0], ["4x", "4x"]),
 ])
@@ -242,6 +243,12 @@ def test_a_clean_night_photo_has_no_implied_noise():
 def test_words_that_only_look_like_degradations():
     assert degradations("The news shook me; the building blocks are clean.") == []
     assert degradations("As a result of camera shake, it is soft.") == ["blur"]
+
+
+def test_without_a_change_presupposes_the_degradation():
+    assert degradations("Can I get 2x without the grain turning into blobs?") == ["noise"]
+    assert degradations("Enlarge it without the blur getting worse.") == ["blur"]
+    assert degradations("Enlarge it without blur.") == []
 
 
 def test_degradation_in_one_clause_negation_in_another():
