@@ -624,14 +624,37 @@ class _Parser:
                 return f'contrast: what another tool does ("{self.span(j, j + 1)[0]} ...")'
         return None
 
+    def past_marker(self, i: int) -> str | None:
+        """A time-in-the-past cue in the factor's clause ("ago", "last year", "back then")."""
+        clause = [j for j in range(len(self.tokens)) if self.same_clause(i, j)]
+        for j in clause:
+            low, nxt = self.low(j), self.low(j + 1)
+            if low in ("ago", "previously", "formerly") or (low, nxt) == ("back", "then") \
+                    or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
+                return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
+        return None
+
     def roles(self) -> tuple[list[float], list[Evidence]]:
         contrasted: dict[float, str] = {}
         kept: list[Reading] = []
+        past: list[tuple[Reading, str]] = []
         for r in self.readings:
-            cue = self.contrast_cue(r.anchor if r.anchor >= 0 else r.first)
+            anchor = r.anchor if r.anchor >= 0 else r.first
+            cue = self.contrast_cue(anchor)
             if cue:
                 contrasted.setdefault(r.value, cue)
                 self.ignore(r.first, r.last, cue)
+            elif when := self.past_marker(anchor):
+                past.append((r, when))
+            else:
+                kept.append(r)
+        # A factor from the past ("three years ago ... at 2x") is a contrast only when the question
+        # asks for another factor now; alone, it is what the question is about ("I enlarged it 3x
+        # last week and the grain got huge").
+        for r, when in past:
+            if any(abs(k.value - r.value) > 1e-9 for k in kept):
+                contrasted.setdefault(r.value, when)
+                self.ignore(r.first, r.last, when)
             else:
                 kept.append(r)
         scales: list[float] = []

@@ -174,6 +174,12 @@ def test_contrasted_factors(question, expected, contrasted):
     assert sorted(i.text for i in request.ignored if "contrast" in i.why or "negated" in i.why) == contrasted
 
 
+def test_a_past_factor_is_a_contrast_only_when_another_is_asked_now():
+    request = extract_request("Years ago I enlarged it 2x with an app; now I want 6x.")
+    assert request.scales == [6.0] and "past" in request.ignored[0].why
+    assert scales("I enlarged it 3x last week and the grain got huge. Why?") == [3.0]
+
+
 def test_not_every_cue_word_is_a_contrast():
     assert scales("I only need it 3x bigger.") == [3.0]
     assert scales("My older photos need 4x.") == [4.0]  # old photos are not an old tool
