@@ -156,6 +156,7 @@ RESULT_VERBS = {"look", "looks", "be", "get", "turn", "become", "make", "come", 
 WORRY_WORDS = ("avoid", "prevent", "afraid", "worr", "fear", "risk")
 GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
 LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
+TASK_VERBS = ("remov", "reduc", "handl", "fix", "suppress", "deal", "clean", "correct", "treat")
 COPULAS = {"is", "are", "was", "were", "looks", "look", "seems"}
 SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
@@ -425,8 +426,8 @@ class _Parser:
             self.read(value, i, i + 3, f'"N times as {self.low(i + 3)}"')
         elif after in SIZE_NOUNS:
             self.read(value, i, i + 2, f'"N times" + "{after}"')
-        elif after in DETERMINERS and self.low(i + 3) in SIZE_NOUNS:
-            self.read(value, i, i + 3, f'"N times {after} {self.low(i + 3)}"')
+        elif after in DETERMINERS and (size := next((k for k in (i + 3, i + 4) if self.low(k) in SIZE_NOUNS), None)):
+            self.read(value, i, size, f'"N times {after} ... {self.low(size)}"')  # 5 times their scan size
         elif after in REDUCTIONS:
             self.ignore(i, i + 2, "a reduction, not an enlargement")
         elif verb := self.size_word_in_sentence(i):
@@ -693,6 +694,7 @@ class _Parser:
                             kind="degradation", value=kind, text=text, start=start, end=end,
                             rule="the question says the input has it"))
         self.implied_noise(found)
+        self.drop_topics_of_a_clean_input(found)
         kinds = [k for k in DEGRADATION_ORDER if k in found]
         return kinds, [e for k in kinds for e in found[k]]
 
@@ -743,15 +745,36 @@ class _Parser:
                     return f'describes the output ("{self.span(j, k)[0]}")'
         return None
 
+    def input_declared_clean(self) -> bool:
+        """ "the scan is clean", "my photos are clean anyway": said of the input itself."""
+        return any(t.low == "clean" and any(self.low(j) in COPULAS or self.low(j).endswith("'s")
+                                            for j in self.words_before(i, 3))
+                   for i, t in enumerate(self.tokens))
+
+    def drop_topics_of_a_clean_input(self, found: dict[Degradation, list[Evidence]]) -> None:
+        """ "Does the model remove sensor noise? My photos are clean": the noise is a topic, not
+        the input's, when it is only the object of a restoration verb and the input is said clean."""
+        if not self.input_declared_clean():
+            return
+        for kind in list(found):
+            topics = [e for e in found[kind] if any(
+                self.low(j).startswith(TASK_VERBS) for j in self.words_before(self.token_at(e.start), 4))]
+            if topics and len(topics) == len(found[kind]):
+                for e in topics:
+                    self.ignored.append(Ignored(text=e.text, start=e.start, end=e.end,
+                                                why="a topic of the question; the input is said to be clean"))
+                del found[kind]
+
+    def token_at(self, start: int) -> int:
+        return next(i for i, t in enumerate(self.tokens) if t.start == start)
+
     def implied_noise(self, found: dict[Degradation, list[Evidence]]) -> None:
         """Low light and high ISO mean sensor noise, unless the question says there is none."""
         if any(i.why.startswith("negated") and any(w in i.text.lower() for w in ("nois", "grain", "speck"))
                for i in self.ignored):
             return
-        for i, t in enumerate(self.tokens):  # "the shot is clean": said of the input itself
-            if t.low == "clean" and any(self.low(j) in COPULAS or self.low(j).endswith("'s")
-                                        for j in self.words_before(i, 3)):
-                return
+        if self.input_declared_clean():
+            return
         for i, t in enumerate(self.tokens):
             nxt = self.low(i + 1)
             cue = None

@@ -33,6 +33,7 @@ def degradations(question: str) -> list[str]:
     ("I need it 2.5 times bigger.", [2.5]),
     ("a twelve times sharper picture of the moon", [12.0]),
     ("Print the logo at four times the size.", [4.0]),
+    ("Print the slides at 3 times their scan size.", [3.0]),
     ("I want six times its resolution.", [6.0]),
     ("Could the label be seven times as wide?", [7.0]),
     ("Please magnify the leaf eleven times.", [11.0]),
@@ -249,6 +250,12 @@ def test_a_clean_night_photo_has_no_implied_noise():
 def test_words_that_only_look_like_degradations():
     assert degradations("The news shook me; the building blocks are clean.") == []
     assert degradations("As a result of camera shake, it is soft.") == ["blur"]
+
+
+def test_a_restoration_topic_is_not_the_input_when_the_input_is_said_clean():
+    request = extract_request("Can the model remove JPEG artifacts? My files are clean anyway.")
+    assert request.degradations == [] and "input is said to be clean" in request.ignored[0].why
+    assert degradations("Can the model remove JPEG artifacts from my photos?") == ["jpeg"]
 
 
 def test_without_a_change_presupposes_the_degradation():
