@@ -128,6 +128,7 @@ OTHER_TOOL_WORDS = {"older", "old", "previous", "traditional", "legacy", "classi
 QUESTION_OPENERS = {"can", "could", "will", "would", "should", "does", "do", "is", "are", "may", "might"}
 TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
               "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
+INSTRUMENTS = ("microscope", "telescope", "binocular", "loupe", "magnifying")  # their optics, not the request
 AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
 NEGATORS = {"not", "never", "unlike", "no"}
 WANT_VERBS = {"need", "want", "like", "require", "care"}
@@ -500,6 +501,8 @@ class _Parser:
             if out and i <= out[-1][1]:
                 continue  # inside the size just read (the 480 of 640 x 480)
             if t.kind == "num" and i not in self.explained:
+                if self.low(i + 1) in PIXEL_UNITS and self.low(i + 2) == "per":
+                    continue  # "150 pixels per inch": a print density, read by other_numbers
                 pixels = t.unit in ("px", "p") or self.low(i + 1) in PIXEL_UNITS
                 nxt = tokens[i + 2] if i + 2 < len(tokens) else None
                 # "from 64 to 512 pixels", "64-512 px": the first number takes the second's unit
@@ -574,6 +577,8 @@ class _Parser:
                 self.ignore(i, i + (t.unit != "mp"), "megapixels")
             elif t.unit in ("dpi", "ppi") or after in ("dpi", "ppi"):
                 self.ignore(i, i + (t.unit == ""), "scanner or print resolution (dpi)")
+            elif after in PIXEL_UNITS and self.low(i + 2) == "per":
+                self.ignore(i, i + 3, "scanner or print resolution (dpi)")
             elif t.unit in ("st", "nd", "rd", "th"):
                 self.ignore(i, i, "ordinal")
             elif t.unit == "s" and 1000 <= value <= 2100 or (t.unit == "s" and value in range(0, 100, 10)):
@@ -617,7 +622,12 @@ class _Parser:
             tool_follows = any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2))
             if low in OTHER_TOOL_WORDS and tool_follows and not asks:
                 return f'contrast: another tool ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
+        for j in words:
+            if self.low(j).startswith(INSTRUMENTS):
+                return f'contrast: an optical instrument\'s magnification ("{self.tokens[j].text}")'
         for j in range(i + 1, min(i + 4, len(self.tokens))):
+            if self.same_clause(i, j) and self.low(j) in ("optical", "lens", "objective"):
+                return f'contrast: an optical magnification ("{self.tokens[j].text}")'
             if self.same_clause(i, j) and self.low(j) in AFTER_CUES:
                 return f'contrast: a preset or limit ("{self.tokens[j].text}")'
             if self.same_clause(i, j) and self.low(j) == "like" and any(  # "8x like my current plugin"
@@ -630,7 +640,7 @@ class _Parser:
         clause = [j for j in range(len(self.tokens)) if self.same_clause(i, j)]
         for j in clause:
             low, nxt = self.low(j), self.low(j + 1)
-            if low in ("ago", "previously", "formerly") or (low, nxt) == ("back", "then") \
+            if low in ("ago", "previously", "formerly", "already", "tried") or (low, nxt) == ("back", "then") \
                     or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
                 return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         return None
@@ -652,8 +662,9 @@ class _Parser:
         # A factor from the past ("three years ago ... at 2x") is a contrast only when the question
         # asks for another factor now; alone, it is what the question is about ("I enlarged it 3x
         # last week and the grain got huge").
+        asked_now = list(kept)
         for r, when in past:
-            if any(abs(k.value - r.value) > 1e-9 for k in kept):
+            if any(abs(k.value - r.value) > 1e-9 for k in asked_now):
                 contrasted.setdefault(r.value, when)
                 self.ignore(r.first, r.last, when)
             else:

@@ -106,6 +106,7 @@ def test_asked_factors(question, expected):
     ("My 24 megapixel camera is fine.", "megapixels"),
     ("My 48MP phone shot it.", "megapixels"),
     ("The scanner does 1200 dpi.", "scanner or print resolution (dpi)"),
+    ("Print at 300 pixels per inch.", "scanner or print resolution (dpi)"),
     ("I own an iPhone 13 and a Pixel 8.", "model or product name"),
     ("Is RealESRGAN_x4plus any good?", "model or product name"),
     ("It plays on an 8K screen.", "display resolution name (4K, 8K)"),
@@ -166,6 +167,8 @@ def test_sentences_without_a_factor(question):
     ("Conventional tools give 4x, and I want 4.5x.", [4.5], ["4x"]),
     ("2x is the max in my editor; can AI do 5x?", [5.0], ["2x"]),
     ("Can it do 9x, or does it fail past 4x like my old plugin?", [9.0], ["4x"]),
+    ("My telescope gives 50x; can software add 3x more?", [3.0], ["50x"]),
+    ("The lens has 10x optical zoom, and I want 2x on top.", [2.0], ["10x"]),
     # once contrasted, a repeated factor stays a contrast
     ("Skip the usual 4x; I want 3x, since 4x files are too big.", [3.0], ["4x", "4x"]),
 ])
@@ -179,6 +182,8 @@ def test_a_past_factor_is_a_contrast_only_when_another_is_asked_now():
     request = extract_request("Years ago I enlarged it 2x with an app; now I want 6x.")
     assert request.scales == [6.0] and "past" in request.ignored[0].why
     assert scales("I enlarged it 3x last week and the grain got huge. Why?") == [3.0]
+    assert scales("I already tried 2x and 3x; what about 5x?") == [5.0]
+    assert scales("I tried 2x, 3x and 4x; which looks most natural?") == [2.0, 3.0, 4.0]
 
 
 def test_not_every_cue_word_is_a_contrast():
