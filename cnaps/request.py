@@ -532,15 +532,21 @@ class _Parser:
                 out.append((i, last, t.value, t.value2, not physical))
         return out
 
+    def is_target(self, i: int) -> bool:
+        return any(self.low(j) in TARGET_CUES for j in range(i - 3, i) if j >= 0)
+
     def sizes_and_ratios(self) -> None:
         measures = self.measures()
         used: set[int] = set()
         for n, (i, last, width, height, pixels) in enumerate(measures):
-            target = any(self.low(j) in TARGET_CUES for j in range(i - 3, i) if j >= 0)
-            sources = [m for m in measures[:n] if m[4] and (m[3] is None) == (height is None)]
-            if not (pixels and target and sources):
+            target = self.is_target(i)
+            same_kind = [m for m in measures if m[4] and (m[3] is None) == (height is None) and m[0] not in used]
+            earlier = [m for m in same_kind if m[0] < i]
+            # "it needs 3600 px, and my photo is 900 px": the source may also come after the target
+            later = [m for m in same_kind if m[0] > i and not self.is_target(m[0])]
+            if not (pixels and target and (earlier or later)):
                 continue
-            src_i, src_last, src_w, src_h, _ = sources[-1]
+            src_i, src_last, src_w, src_h, _ = earlier[-1] if earlier else later[0]
             ratio = width / src_w
             if height is not None and abs(height / src_h - ratio) > 0.02 * ratio:
                 continue  # a different aspect ratio: not one magnification

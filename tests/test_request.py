@@ -81,6 +81,7 @@ def degradations(question: str) -> list[str]:
     ("The badge is 150 pixels wide and I need it 600 pixels wide.", [4.0]),
     ("a 100 by 100 px sprite that should be 300 by 300", [3.0]),
     ("Convert the 480p clip to 1440p.", [3.0]),
+    ("The print needs 3600 px, and my photo is 900 px.", [4.0]),
     ("Upscale from 256 to 1024, please.", [4.0]),
     ("They're 100px tiles; I need them at... no, I need them to be 400px.", [4.0]),
     # several factors, in order of mention, unique
