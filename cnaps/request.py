@@ -14,12 +14,14 @@ A small grammar rather than a list of per-phrase patterns, in four steps:
    says what it is: an image size (48x48, a 4x6 print), a year, a count, ISO, megapixels, dpi, a
    model name (Pixel 7, Set5, 4K).
 3. **Attach a role** from cue words in the factor's clause: a factor that is negated ("not 2x but
-   7x", "instead of 4x") or belongs to someone else's habit or an old tool ("older upscalers only
-   did 2x", "the usual 4x preset", "I stop at 200%") is a contrast, not a request; once contrasted,
-   the same factor is a contrast wherever it is repeated.
+   7x", "instead of 4x") or belongs to someone else's habit, tool or instrument ("older upscalers
+   only did 2x", "the usual 4x preset", "I stop at 200%", "40x optical magnification") is a
+   contrast, not a request; a factor from the past ("years ago ... at 2x") is one only when another
+   factor is asked now. Once contrasted, the same factor is a contrast wherever it is repeated.
 4. **Degradations** (noise, JPEG, blur) come from a small lexicon and count only when the clause
-   says the *input* has them: not negated ("no grain", "noise-free", "smooth rather than blocky")
-   and not describing the output ("afterwards", "the result", "turning into a smudge").
+   says the *input* has them: not negated ("no grain", "noise-free", "smooth rather than blocky"),
+   not describing the output ("afterwards", "the result", "will it look blurry?"). Low light and
+   high ISO imply sensor noise unless the input is said to be clean.
 
 Every reading keeps the words it came from (`Evidence`) and every number that is not a factor says
 why (`Ignored`), so a wrong reading can be traced to the one rule that made it.
