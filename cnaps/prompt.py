@@ -23,6 +23,9 @@ from cnaps.errors import PromptError
 QUESTION_MARKER = re.compile(r"asked the following question\s*:", re.IGNORECASE)
 # A section header: "### Recommended AI Models:" (any heading level, colon optional).
 HEADER = re.compile(r"^\s*#{1,6}\s*(?P<title>.+?)\s*:?\s*$")
+# The template's instruction line that follows the question; when the question is missing it is
+# the next non-blank line, and must not be taken for the question.
+INSTRUCTIONS = re.compile(r"^\s*Based on the following recommended models", re.IGNORECASE)
 # A field line inside a section: "Model: ...", "Paper: ...".
 FIELD = re.compile(r"^\s*(?P<key>model|title|paper|github|summary)\s*:\s*(?P<value>.*)$", re.IGNORECASE)
 ANSWER_LINE = re.compile(r"^\s*answer\s*:\s*$", re.IGNORECASE)
@@ -158,7 +161,7 @@ def _question(lines: list[str], source: str) -> str:
                 if body:
                     break
                 continue
-            if HEADER.match(follow):
+            if HEADER.match(follow) or INSTRUCTIONS.match(follow):
                 break
             body.append(follow.strip())
         question = " ".join(body).strip()

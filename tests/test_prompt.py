@@ -158,3 +158,13 @@ def test_normalize_url_rejects_non_http(url):
 ])
 def test_arxiv_id(url, expected):
     assert arxiv_id(url) == expected
+
+
+def test_missing_question_line_is_not_replaced_by_the_instructions():
+    """With the question line left out, the next non-blank line is the template's instruction;
+    it must not be read as the user's question."""
+    text = (FIXTURES / "malformed" / "empty_question.txt").read_text(encoding="utf-8")
+    without = text.replace('""\n', "", 1)
+    assert without != text
+    with pytest.raises(PromptError, match="empty question"):
+        parse_prompt(without, source="no-line.txt")
