@@ -147,6 +147,9 @@ DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
              ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("hand", "shook"),
              ("hands", "shook")],
 }
+FILE_FORMAT_WORDS = {"jpeg", "jpg", "jpegs", "jpgs"}
+QUALITY_WORDS = {"lossless", "uncompressed"}
+QUALITY_PAIRS = {(w, "quality") for w in ("full", "high", "max", "maximum", "best", "top")}
 DEG_NEGATORS = {"no", "not", "without", "never", "zero", "nothing", "free", "none", "neither", "nor"}
 SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "but", "can", "will",
                "remove", "fix", "reduce"}
@@ -719,6 +722,8 @@ class _Parser:
 
     def degradation_role(self, first: int, last: int, kind: str) -> str | None:
         """Why a degradation word does not describe the input, else None."""
+        if kind == "jpeg" and self.low(first) in FILE_FORMAT_WORDS and (why := self.clean_file(first)):
+            return why
         if self.tokens[last].hyphen_after and self.low(last + 1) == "free":
             return 'negated ("-free")'
         # "without the noise turning into worms" presupposes the noise: only its change is negated
@@ -763,6 +768,32 @@ class _Parser:
                 if k is not None:
                     return f'describes the output ("{self.span(j, k)[0]}")'
         return None
+
+    def clean_file(self, i: int) -> str | None:
+        """ "a full-quality JPEG, no visible artifacts": the format named, its artifacts denied.
+        The bare format word says how the file is stored, not that it shows blocks."""
+        before = [self.low(j) for j in reversed(self.words_before(i, 3))]
+        if any(w in QUALITY_WORDS for w in before) or any(
+                (a, b) in QUALITY_PAIRS for a, b in zip(before, before[1:])):
+            return "a file format of stated high quality, not an artifact"
+        sentence = self.sentence(i)
+        for j in sentence:
+            if self.low(j).startswith(("artifact", "artefact")) and any(
+                    self.low(k) in DEG_NEGATORS for k in range(max(j - 3, sentence[0]), j)):
+                return "a file format whose artifacts the question denies"
+        return None
+
+    def sentence(self, i: int) -> list[int]:
+        """Token indices of the sentence holding token `i` (split at . ! ? only)."""
+        ends = {".", "!", "?"}
+        first = i
+        while first > 0 and not (self.tokens[first - 1].kind == "mark" and self.low(first - 1) in ends):
+            first -= 1
+        last = i
+        while last + 1 < len(self.tokens) and not (self.tokens[last + 1].kind == "mark"
+                                                  and self.low(last + 1) in ends):
+            last += 1
+        return list(range(first, last + 1))
 
     def input_declared_clean(self) -> bool:
         """ "the scan is clean", "my photos are clean anyway": said of the input itself."""

@@ -239,11 +239,18 @@ def test_input_degradations(question, expected):
     ("Will the print be grainy?", "feared"),
     ("How do I keep the edges from getting blocky?", "feared"),
     ("I want to avoid any blur.", "feared"),
+    ("My camera saves a full-quality JPG; I zoom in 3x.", "stated high quality"),
+    ("These are JPEGs, but there are no artifacts I can see.", "artifacts the question denies"),
 ])
 def test_words_that_do_not_describe_the_input(question, why):
     request = extract_request(question)
     assert request.degradations == []
     assert any(why in i.why for i in request.ignored), request.ignored
+
+
+def test_a_jpeg_file_with_artifacts_is_still_a_degradation():
+    assert degradations("A low-quality JPG from a chat app, blown up 4x.") == ["jpeg"]
+    assert degradations("The JPEG artifacts in my old photo get worse when I enlarge it.") == ["jpeg"]
 
 
 def test_a_clean_night_photo_has_no_implied_noise():
