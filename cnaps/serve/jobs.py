@@ -187,8 +187,9 @@ class JobStore:
     def expire(self) -> None:
         cutoff = time.time() - self.ttl
         with self._lock:
+            # Kept for the ttl after they finish (a job lost in a restart: after the restart).
             old = [job for job in self._jobs.values()
-                   if job.created < cutoff and job.status in ("done", "failed")]
+                   if job.status in ("done", "failed") and (job.finished or job.created) < cutoff]
             for job in old:
                 del self._jobs[job.id]
         for job in old:
