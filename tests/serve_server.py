@@ -28,6 +28,7 @@ class Server:
     def __init__(self, jobs_dir: Path, *args: str, startup_seconds: float = 180):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        Path(jobs_dir).parent.mkdir(parents=True, exist_ok=True)
         self.log = Path(jobs_dir).parent / f"serve-{self.port}.log"
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen(
