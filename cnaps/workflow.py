@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cnaps import demo
 from cnaps.demo import DemoResult
-from cnaps.errors import ConfigError, InputImageError, ScaleError
+from cnaps.errors import ConfigError, InputImageError
 from cnaps.sr import imageio
 
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
@@ -278,9 +278,13 @@ def run_workflow(wf: Workflow, *, allow_files: bool = True,
 def _run_demo_workflow(wf: Workflow, allow_files: bool) -> WorkflowResult:
     """Through `demo.plan_demo`/`demo.run_demo`: the answer's demo protocol exactly."""
     source, degrade = wf.input, wf.input.degrade
+    # The demo handles noise one way (--denoise auto) and only when noise was added.
     if "noise" in degrade.kinds and wf.model.denoise != "auto":
         raise ConfigError("a demo input with noise runs the demo's noise handling: set "
                           "model.denoise to \"auto\"")
+    if "noise" not in degrade.kinds and wf.model.denoise == "nlm":
+        raise ConfigError("a demo input without noise has no noise to handle: set "
+                          "model.denoise to \"none\"")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cnaps-demo-") as tmp:
         image = None
@@ -310,8 +314,3 @@ def _run_demo_workflow(wf: Workflow, allow_files: bool) -> WorkflowResult:
 def _to_u8(rgb: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray((rgb.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy())
 
-
-def check_scale(scale: float | None) -> None:
-    """Nonsense scales are user errors with a message, before any work starts."""
-    if scale is not None and not (math.isfinite(scale) and 1 < scale <= 32):
-        raise ScaleError(f"scale must be above 1 and at most 32, got {scale}")

@@ -112,3 +112,12 @@ def test_cnaps_run_reports_a_bad_workflow_in_one_line(tmp_path, capsys):
     assert run_cli(["run", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: not a valid workflow") and "\n" not in err
+
+
+@pytest.mark.parametrize("kinds, denoise", [(["noise"], "none"), (["noise"], "nlm"),
+                                            (["jpeg"], "nlm")])
+def test_demo_inputs_handle_noise_as_the_demo_does(kinds, denoise):
+    wf = Workflow(input=SampleInput(degrade={"kinds": kinds}), model={"denoise": denoise},
+                  output={"scale": 4})
+    with pytest.raises(ConfigError, match="model.denoise"):
+        run_workflow(wf)
