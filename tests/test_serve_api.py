@@ -237,8 +237,8 @@ def test_full_queue_then_kill_and_restart(tmp_path, released_model):
             finished = client.post("/v1/upscale", files={"file": ("s.png", png(photo_like(16, 16)))},
                                    data={"scale": "2"}).json()["job"]
             assert wait_done(client, finished)["status"] == "done"
-            # The whole 384 px sample at x4 (2.4 MP out) runs for long enough to be killed.
-            slow = {"input": {"kind": "sample"}, "output": {"scale": 4}}
+            # The whole 384 px sample at x8 (9.4 MP out) runs for long enough to be killed.
+            slow = {"input": {"kind": "sample"}, "output": {"scale": 8}}
             first = client.post("/v1/workflows", json=slow).json()["job"]
             deadline = time.monotonic() + 60
             while client.get(f"/v1/jobs/{first}").json()["status"] != "running":
