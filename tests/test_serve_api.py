@@ -281,3 +281,24 @@ def test_binding_beyond_loopback_warns():
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_serve_warns_when_not_on_loopback(tmp_path, monkeypatch):
+    """The command, up to the point where uvicorn would start listening."""
+    import torch
+    import uvicorn
+    from click.testing import CliRunner
+
+    from cnaps.cli import cli
+
+    started = {}
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # keep this process's setting
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: started.update(host=host))
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--jobs-dir",
+                                      str(tmp_path / "jobs"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "warning: listening on 0.0.0.0" in result.output and "--token" in result.output
+    assert started == {"host": "0.0.0.0"}
+    quiet = CliRunner().invoke(cli, ["serve", "--jobs-dir", str(tmp_path / "jobs2"),
+                                     "--workers", "1"])
+    assert "warning" not in quiet.output
