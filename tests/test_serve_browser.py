@@ -73,6 +73,21 @@ def wait_until(condition, timeout: float = 300, what: str = ""):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def finished_download(folder: Path) -> Image.Image | None:
+    """The downloaded PNG once Chromium has finished writing it (it first makes an empty
+    placeholder under the final name and writes into a .crdownload file)."""
+    if list(folder.glob("*.crdownload")):
+        return None
+    for path in folder.glob("*.png"):
+        try:
+            with Image.open(path) as img:
+                img.load()
+                return img.copy()
+        except OSError:
+            return None
+    return None
+
+
 def test_upload_run_x4_compare_zoom_download(browser, server, tmp_path):
     from selenium.webdriver.common.by import By
     from skimage import data
@@ -110,8 +125,7 @@ def test_upload_run_x4_compare_zoom_download(browser, server, tmp_path):
                            "z.dispatchEvent(new Event('input'));")
     screenshot(browser, "serve_upscale.png", tmp_path)
     find(By.ID, "download").click()
-    saved = wait_until(lambda: [p for p in browser.downloads.glob("*.png")], 60, "the download")
-    got = Image.open(saved[0])
+    got = wait_until(lambda: finished_download(browser.downloads), 60, "the download")
     assert got.size == (320, 320)
     # The downloaded file is the LIIF output of the face: close to its bicubic enlargement.
     bicubic = np.asarray(Image.fromarray(face).resize((320, 320), Image.BICUBIC), np.float64)
