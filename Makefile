@@ -9,7 +9,7 @@ SEED   := examples/prompts/000_d8520ca7f81b1e4f.txt
 # (An unpinned `torch` from PyPI would pull a multi-GB CUDA build.)
 TORCH_WHEELS := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 
-.PHONY: install demo test test-fast bench goldens clean
+.PHONY: install demo test test-fast bench goldens serve clean
 
 install: $(STAMP)
 	$(BIN)/cnaps weights pull liif-edsr-baseline
@@ -39,6 +39,10 @@ goldens: install
 	$(BIN)/cnaps check tests/fixtures/prompts --update
 	for p in examples/prompts/*.txt; do \
 		$(BIN)/cnaps answer $$p --out examples/answers/$$(basename $$p .txt) || exit 1; done
+
+# The workflow as a local web app and HTTP API: http://127.0.0.1:8000/ (docs at /docs).
+serve: install
+	$(BIN)/cnaps serve
 
 bench: install
 	bash benchmarks/run_all.sh

@@ -21,6 +21,8 @@ COMMANDS = {
     "eval": ("cnaps.cli.eval", "eval_cmd"),
     "train": ("cnaps.cli.train", "train"),
     "data": ("cnaps.cli.data", "data"),
+    "run": ("cnaps.cli.run", "run"),
+    "serve": ("cnaps.cli.serve", "serve"),
 }
 
 
