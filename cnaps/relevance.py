@@ -284,7 +284,7 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
         else:
             verdict, area = "tangential", None  # close to no area of the catalog
         if area is None:
-            reason = f"{clause}: close to none of the research areas that bear on {task_label}."
+            reason = f"{clause}: outside the research areas that bear on {task_label}."
         else:
             reason = _reason(clause, verdict, roles.get(area.id) if verdict == "relevant" else None, area, task_label)
         judgements.append(RelevanceJudgement(
