@@ -45,7 +45,7 @@ TIE = 0.02
 # Below this cosine similarity a paper is not about an area at all, whichever is closest
 # (unrelated abstracts score 0.1-0.3 against every area; papers of an area 0.45-0.8).
 FLOOR = 0.3
-MAX_CLAUSE = 110  # characters of "what the paper does"
+MAX_CLAUSE = 140  # characters of "what the paper does"
 MIN_CLAUSE = 35  # a break earlier than this would leave too little to say what the paper does
 STRONG_BREAKS = re.compile(r", (?:which|so|while|whereas|where|and|but|thus|allowing|making)\b| so that ")
 WEAK_BREAKS = re.compile(r",| (?:by|with|using|via|through|while|and|so|for|from|in|on) ")
@@ -55,7 +55,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Sentences that are not descriptions of the paper: links, markup, template syntax, or words
 # addressed to whoever reads the summary (prompt injection).
 LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|ai|dev|xyz|info)\b", re.IGNORECASE)
-MARKUP = re.compile(r"</?[a-zA-Z!]|\{\{|\{%|\]\(|`")
+MARKUP = re.compile(r"</?[a-zA-Z!]|\{\{|\{%|\]\(|`|#{2,}")
+# Inline formatting tags carry no instruction and are dropped before sentences are judged.
+FORMATTING = re.compile(r"</?(?:b|i|em|strong|sub|sup|u)>", re.IGNORECASE)
 PARENTHESIS = re.compile(r"\s*\(([^()]{1,60})\)")
 LATEX = re.compile(r"\\[a-zA-Z]+\{([^{}]*)\}")  # \textbf{A}uto -> Auto
 ADDRESSED = re.compile(
@@ -81,7 +83,7 @@ SUBJECT = re.compile(
 NAME = re.compile(r"\b[A-Za-z0-9]*(?:[a-z0-9][A-Z]|[A-Z]{2})[\w-]*")
 GENERIC_ACRONYMS = {
     "CNN", "CNNS", "GAN", "GANS", "JPEG", "PSNR", "SSIM", "MSE", "MLP", "MLPS", "RGB", "ISO", "RELU",
-    "AI", "ML", "UNET", "DNN", "DNNS", "CPU", "GPU", "SR", "SISR", "HR", "LR", "3D", "2D", "RAW",
+    "AI", "ML", "SOTA", "UNET", "DNN", "DNNS", "CPU", "GPU", "SR", "SISR", "HR", "LR", "3D", "2D", "RAW",
 }
 TRAILING_WORDS = {"and", "or", "of", "the", "a", "an", "to", "with", "by", "for", "in", "on", "that",
                   "from", "as", "at", "into", "while", "which", "its", "their"}
@@ -98,8 +100,9 @@ class RelevanceJudgement(BaseModel):
 
 
 def sentences(summary: str) -> list[str]:
-    """The summary's sentences, one line each."""
-    return [s.strip() for s in SENTENCE_END.split(" ".join(summary.split())) if s.strip()]
+    """The summary's sentences, one line each, without inline formatting tags."""
+    text = FORMATTING.sub("", " ".join(summary.split()))
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
 def is_description(sentence: str) -> bool:
@@ -151,7 +154,7 @@ def _shorten(clause: str) -> str:
         if cut >= MIN_CLAUSE:
             clause = clause[:cut]
     if len(clause) > MAX_CLAUSE:
-        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (WEAK_BREAKS, 0.7 * MAX_CLAUSE)):
+        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (WEAK_BREAKS, 0.5 * MAX_CLAUSE)):
             cuts = [m.start() for m in marks.finditer(clause) if earliest <= m.start() <= MAX_CLAUSE]
             if cuts:
                 clause = clause[:max(cuts)]
@@ -165,6 +168,13 @@ def _shorten(clause: str) -> str:
     if clause.count("(") > clause.count(")"):  # cut inside a parenthesis: drop its opening
         clause = clause[:clause.rfind("(")].rstrip(" ,")
     return clause
+
+
+def _before_last_break(text: str) -> str:
+    """'... generated samples and report' -> '... generated samples': a phrase cut short loses
+    its unfinished last part."""
+    cuts = [m.start() for m in WEAK_BREAKS.finditer(text.rstrip()) if m.start() >= MIN_CLAUSE]
+    return text[:max(cuts)] if cuts else text
 
 
 def _aim_rank(sentence: str) -> int:
@@ -191,8 +201,8 @@ def what_it_does(paper: PaperRef, allowed_names: set[str]) -> str | None:
             appositive = re.compile(re.escape(name.group()) + r"(?:\s+(?:and|or)\s+[\w-]+)*,\s+")
             if appositive.match(clause, name.start()):
                 clause = clause[:name.start()] + appositive.sub("", clause[name.start():], count=1)
-            else:  # keep the part before the name when it still says something
-                clause = _shorten(clause[:name.start()])
+            else:  # keep the part before the name, up to the last break, when it still says something
+                clause = _shorten(_before_last_break(clause[:name.start()]))
         if _foreign_name(clause, allowed_names) or len(clause.split()) < 6:
             continue
         clause = clause[0].upper() + clause[1:]

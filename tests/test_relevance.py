@@ -234,3 +234,32 @@ def test_same_input_same_output_in_a_fresh_process(catalog, tmp_path):
                          cwd=Path(__file__).resolve().parents[1])
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here
     assert here  # the fixture has related papers
+
+
+@pytest.mark.parametrize("question, model, papers", [
+    ("My scanned wedding photo has a torn corner. Can AI fill in the missing piece?", "INP-LaMa", [
+        ("Completes masked regions of street photos with a network that attends to distant, similar patches "
+         "to copy plausible structure into the gap.", "relevant"),
+        ("Classifies bird species from field photographs with a fine-tuned residual network.", "tangential"),
+    ]),
+    ("My holiday pictures are blurry because the bus was moving. Can they be sharpened?", "DB-DeblurGANv2", [
+        ("Recovers sharp frames from photos smeared by hand shake by estimating the motion and inverting it "
+         "with a recurrent network.", "relevant"),
+        ("Predicts depth from a single street image for self-driving cars.", "tangential"),
+    ]),
+    ("Which of my two edited portraits will people find better looking? Is there an automatic score?", "IQA-MUSIQ", [
+        ("Asks thousands of viewers to rate the quality of smartphone photos and trains a network to predict "
+         "their mean opinion score without any reference image.", "relevant"),
+        ("Translates spoken English into sign-language animations.", "tangential"),
+    ]),
+    ("Can AI tell whether my garden photos show a fox or a cat?", "CLS-ViT-B16", [
+        ("Trains a convolutional network on a million labelled photographs to recognise a thousand object "
+         "categories, reaching high top-1 accuracy.", "relevant"),
+        ("Removes rain streaks from outdoor photographs with a recurrent restoration network.", "tangential"),
+    ]),
+])
+def test_verdicts_for_other_tasks(catalog, question, model, papers):
+    prompt = prompt_with([(f"Paper {i}", summary) for i, (summary, _) in enumerate(papers)], question=question,
+                         model=model)
+    judgements = judge(prompt, catalog)
+    assert [j.relevance for j in judgements] == [label for _, label in papers], [j.reason for j in judgements]
