@@ -235,7 +235,7 @@ def load_catalog(directory: Path | str | None = None, cache: Path | str | None =
         "models": _read_toml(directory / "models.toml").get("model", []),
         "papers": _read_toml(directory / "papers.toml").get("paper", []),
         # Optional: without areas.toml every related paper is judged tangential.
-        "areas": _read_toml(directory / "areas.toml").get("area", []) if (directory / "areas.toml").is_file() else [],
+        "areas": _read_toml(areas).get("area", []) if (areas := directory / "areas.toml").is_file() else [],
         "paper_meta": _read_cache(cache / "arxiv.json", PaperMeta),
         "repo_meta": _read_cache(cache / "github.json", RepoMeta),
     }

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.catalog import Area, Catalog
+from cnaps.catalog import UNKNOWN_TASK, Area, Catalog
 from cnaps.classify import Classification, Request, extract_request
 from cnaps.prompt import ParsedPrompt, PaperRef
 from cnaps.semantic import embed
@@ -267,7 +267,7 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
     concept_area = [i for i, area in enumerate(areas) for _ in area.concepts]
     concepts = embed([c for area in areas for c in area.concepts])  # (C, 384)
     papers = embed([paper_text(p) for p in prompt.related])  # (P, 384)
-    similarity = papers @ concepts.T if len(areas) else np.zeros((len(prompt.related), 0))  # (P, C)
+    similarity = papers @ concepts.T  # (P, C)
 
     judgements = []
     for paper, row in zip(prompt.related, similarity):
@@ -275,10 +275,11 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
         np.maximum.at(per_area, concept_area, row)
         per_area = np.round(per_area, 3)  # decisions on 3 decimals: robust to float noise
         clause = what_it_does(paper, allowed) or "Its summary gives no description that can be repeated"
-        if not len(areas) or not roles and task.id == "unknown":
+        if task.id == UNKNOWN_TASK or not areas:
+            why = "the task is unknown" if task.id == UNKNOWN_TASK else "the catalog has no research areas"
             judgements.append(RelevanceJudgement(
                 title=paper.title, url=paper.url, relevance="tangential", score=0.0,
-                reason=f"{clause}: the task is unknown, so no paper can be shown relevant."))
+                reason=f"{clause}: {why}, so no paper can be shown relevant."))
             continue
         best = int(np.argmax(per_area))
         own = [i for i, a in enumerate(areas) if a.id in roles]
