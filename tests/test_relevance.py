@@ -58,6 +58,12 @@ def verdict(catalog, title, summary, **kwargs):
     ("Captioning Recipes",
      "Writes step-by-step cooking instructions from a photograph of a finished dish by pairing an image "
      "encoder with a language model trained on recipe websites.", "tangential"),
+    ("Clear Skies", "Removes haze from outdoor photographs with a network that estimates how much light the "
+     "air scatters at every pixel.", "related"),
+    ("Radiance Fields for Everyone", "Represents a 3D scene as a multilayer perceptron queried at continuous "
+     "positions and view directions, and renders novel views of it.", "related"),
+    ("Tiny Upscalers", "Quantizes the weights of a super-resolution network to 8 bits so that it enlarges "
+     "images on phones in real time.", "relevant"),
     ("Crisp Features for Dense Prediction",
      "Upsamples the coarse patch features of a pretrained vision transformer to the input resolution so "
      "that segmentation and depth heads see fine boundaries.", "related"),
