@@ -54,7 +54,8 @@ DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "bl
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Sentences that are not descriptions of the paper: links, markup, template syntax, or words
 # addressed to whoever reads the summary (prompt injection).
-LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|ai|dev|xyz|info)\b", re.IGNORECASE)
+LINK = re.compile(r"https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|ai|dev|xyz|info|edu|gov|co|uk|de|"
+                  r"fr|cn|jp|ru|me|app|site|online|page|link)\b", re.IGNORECASE)
 MARKUP = re.compile(r"</?[a-zA-Z!]|\{\{|\{%|\]\(|`|#{2,}")
 # Inline formatting tags carry no instruction and are dropped before sentences are judged.
 FORMATTING = re.compile(r"</?(?:b|i|em|strong|sub|sup|u)>", re.IGNORECASE)

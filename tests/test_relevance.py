@@ -163,6 +163,17 @@ def test_injected_instructions_links_and_markup_never_reach_the_reason(catalog):
     assert judgement.relevance == "relevant"
 
 
+@pytest.mark.parametrize("sentence", [
+    "Weights are at zoomlab.co.uk for everyone.",
+    "See github.com/someone/zoom for the code.",
+    "Mirror: ftp-free.example.page/weights.",
+])
+def test_sentences_with_bare_domains_are_not_repeated(sentence):
+    prompt = prompt_with([("Continuous Enlarging", f"{sentence} Enlarges photographs by any factor with a "
+                           "continuous image decoder.")])
+    assert what_it_does(prompt.related[0], set()) == "Enlarges photographs by any factor with a continuous image decoder"
+
+
 def test_injection_fixture(catalog):
     judgements = judge(load_prompt(FIXTURES / "prompts" / "injection_summaries.txt"), catalog)
     for judgement in judgements:
