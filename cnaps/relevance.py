@@ -48,7 +48,10 @@ FLOOR = 0.3
 MAX_CLAUSE = 140  # characters of "what the paper does"
 MIN_CLAUSE = 35  # a break earlier than this would leave too little to say what the paper does
 STRONG_BREAKS = re.compile(r", (?:which|so|while|whereas|where|and|but|thus|allowing|making)\b| so that ")
-WEAK_BREAKS = re.compile(r",| (?:by|with|using|via|through|while|and|so|for|from|in|on) ")
+COMMA = re.compile(r",")
+LINKING_WORDS = {"while", "when", "because", "by", "so", "including", "even", "to", "using", "via", "through"}
+WEAK_BREAKS = re.compile(r" (?:by|with|using|via|through|while|and|so|for|from|in|on|into|to|at|of|including|"
+                         r"even|because|before|after|when) ")
 
 DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "blur": "blur"}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
@@ -155,13 +158,21 @@ def _shorten(clause: str) -> str:
         if cut >= MIN_CLAUSE:
             clause = clause[:cut]
     if len(clause) > MAX_CLAUSE:
-        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (WEAK_BREAKS, 0.5 * MAX_CLAUSE)):
+        # a strong break anywhere past the start, else the latest comma, else the latest linking
+        # word in the second half, else the last whole word
+        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (COMMA, MAX_CLAUSE / 2), (WEAK_BREAKS, MAX_CLAUSE / 2)):
             cuts = [m.start() for m in marks.finditer(clause) if earliest <= m.start() <= MAX_CLAUSE]
             if cuts:
                 clause = clause[:max(cuts)]
                 break
         else:
             clause = clause[:MAX_CLAUSE].rsplit(" ", 1)[0]
+        if marks is WEAK_BREAKS or not cuts:
+            # a linking word among the last three means its phrase was cut short: drop it
+            words = clause.split(" ")
+            tail = [i for i, word in enumerate(words) if i >= len(words) - 3 and word.lower() in LINKING_WORDS]
+            if tail and len(" ".join(words[:tail[0]])) >= MIN_CLAUSE:
+                clause = " ".join(words[:tail[0]])
     words = clause.rstrip(" ,").split(" ")
     while len(words) > 3 and words[-1].lower().strip(",") in TRAILING_WORDS:
         words.pop()
