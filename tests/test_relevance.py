@@ -12,7 +12,8 @@ import pytest
 from cnaps.catalog import load_catalog
 from cnaps.classify import Request, classify
 from cnaps.prompt import load_prompt, parse_prompt
-from cnaps.relevance import judge_related, sentences, what_it_does
+from cnaps.relevance import judge_related
+from cnaps.summary import sentences, what_it_does
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds
@@ -132,13 +133,15 @@ def test_reason_says_what_the_paper_does_and_how_it_bears(catalog):
 def test_reason_turns_an_abstract_into_the_third_person():
     prompt = prompt_with([("Fast Frames", "Video is everywhere. In this paper, we propose a recurrent network "
                            "that upsamples video frames in real time. Experiments show gains.")])
-    assert what_it_does(prompt.related[0], set()) == "Proposes a recurrent network that upsamples video frames in real time"
+    assert what_it_does(prompt.related[0], set()) == (
+        "Proposes a recurrent network that upsamples video frames in real time")
 
 
 def test_long_sentences_are_cut_to_one_clause():
     prompt = prompt_with([("P", "Replaces the interpolation step of an image enlarger with a learned module: a small "
                            "network predicts filters from the scale, which makes any factor possible.")])
-    assert what_it_does(prompt.related[0], set()) == "Replaces the interpolation step of an image enlarger with a learned module"
+    assert what_it_does(prompt.related[0], set()) == (
+        "Replaces the interpolation step of an image enlarger with a learned module")
 
 
 def test_names_the_prompt_does_not_give_are_left_out():
@@ -171,7 +174,8 @@ def test_injected_instructions_links_and_markup_never_reach_the_reason(catalog):
 def test_sentences_with_bare_domains_are_not_repeated(sentence):
     prompt = prompt_with([("Continuous Enlarging", f"{sentence} Enlarges photographs by any factor with a "
                            "continuous image decoder.")])
-    assert what_it_does(prompt.related[0], set()) == "Enlarges photographs by any factor with a continuous image decoder"
+    assert what_it_does(prompt.related[0], set()) == (
+        "Enlarges photographs by any factor with a continuous image decoder")
 
 
 def test_injection_fixture(catalog):
