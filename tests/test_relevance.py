@@ -273,6 +273,11 @@ def test_same_input_same_output_in_a_fresh_process(catalog, tmp_path):
          "their mean opinion score without any reference image.", "relevant"),
         ("Translates spoken English into sign-language animations.", "tangential"),
     ]),
+    ("Can an AI paint a castle on a hill from a sentence I write?", "T2I-StableDiffusion", [
+        ("Learns a shared embedding of pictures and their captions from web data, so that images can be "
+         "retrieved with free-text queries.", "related"),
+        ("Forecasts river floods from rainfall sensors with gradient-boosted trees.", "tangential"),
+    ]),
     ("Can AI tell whether my garden photos show a fox or a cat?", "CLS-ViT-B16", [
         ("Trains a convolutional network on a million labelled photographs to recognise a thousand object "
          "categories, reaching high top-1 accuracy.", "relevant"),
