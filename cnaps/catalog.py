@@ -18,6 +18,7 @@ import re
 import tomllib
 from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -104,11 +105,26 @@ class RepoMeta(BaseModel):
     fetched_at: str
 
 
+class Area(BaseModel):
+    """A research area the relevance judge places related papers in (catalog/areas.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str = Field(description="plain words for reasons; never a model or paper name")
+    concepts: list[str] = Field(min_length=1, description="what the area's methods do, in general terms")
+    tasks: list[str] = Field(default_factory=list, description="tasks this area's papers are methods for")
+    treats: list[Literal["noise", "jpeg", "blur"]] = Field(
+        default_factory=list, description="input degradations this area removes")
+    ingredient_of: list[str] = Field(default_factory=list, description="model families built from it")
+    neighbour_of: list[str] = Field(default_factory=list, description="tasks it informs without solving")
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tasks: list[Task]
     models: list[ModelFamily]
     papers: list[Paper]
+    areas: list[Area] = Field(default_factory=list)
     paper_meta: dict[str, PaperMeta] = Field(default_factory=dict)
     repo_meta: dict[str, RepoMeta] = Field(default_factory=dict)
 
@@ -119,12 +135,18 @@ class Catalog(BaseModel):
         if UNKNOWN_TASK not in task_ids:
             problems.append(f"no {UNKNOWN_TASK!r} task")
         for kind, ids in (("task", task_ids), ("model", [m.id for m in self.models]),
-                          ("paper", [p.arxiv_id for p in self.papers])):
+                          ("paper", [p.arxiv_id for p in self.papers]), ("area", [a.id for a in self.areas])):
             problems += [f"duplicate {kind} id {i!r}" for i in sorted(set(ids)) if ids.count(i) > 1]
         paper_ids = {p.arxiv_id for p in self.papers}
         for task in self.tasks:
             problems += [f"task {task.id!r}: unknown related task {r!r}" for r in task.related_tasks
                          if r not in task_ids]
+        model_ids = {m.id for m in self.models}
+        for area in self.areas:
+            problems += [f"area {area.id!r}: unknown task {t!r}" for t in area.tasks + area.neighbour_of
+                         if t not in task_ids]
+            problems += [f"area {area.id!r}: unknown model family {m!r}" for m in area.ingredient_of
+                         if m not in model_ids]
         for m in self.models:
             if m.task not in task_ids:
                 problems.append(f"model {m.id!r}: unknown task {m.task!r} (known: {', '.join(task_ids)})")
@@ -215,6 +237,8 @@ def load_catalog(directory: Path | str | None = None, cache: Path | str | None =
         "tasks": _read_toml(directory / "tasks.toml").get("task", []),
         "models": _read_toml(directory / "models.toml").get("model", []),
         "papers": _read_toml(directory / "papers.toml").get("paper", []),
+        # Optional: without areas.toml every related paper is judged tangential.
+        "areas": _read_toml(areas).get("area", []) if (areas := directory / "areas.toml").is_file() else [],
         "paper_meta": _read_cache(cache / "arxiv.json", PaperMeta),
         "repo_meta": _read_cache(cache / "github.json", RepoMeta),
     }

@@ -1,104 +1,145 @@
-"""Stage 4 of the answer pipeline: is each related paper relevant to the user's task?
+"""Stage 4 of the answer pipeline: how does each related paper bear on the user's question?
 
 Prompts offer related papers that are often only loosely connected (a histopathology GAN offered
 for a super-resolution question). Following PaperQA2's habit of scoring every source before
-citing it, each paper is judged against the classified task's catalog vocabulary (its own and
-that of its related tasks, e.g. fixed-scale SR for arbitrary-scale SR):
+citing it, each paper gets one of three verdicts, as an expert reviewer would give them:
 
-- relevant   <=> its title or summary *names the task* (one of the task's core phrases, such as
-                 "super-resolution" or "upscale"): the paper is about the task;
-- tangential otherwise, however much vocabulary it shares ("upsample", "low resolution").
+- relevant:   a method for the user's task, a remedy for a degradation the user's input has
+              (a denoiser when the photo is noisy), or a building block of the recommended model;
+- related:    a neighbouring idea that informs the answer without being a method for the task
+              (upsampling the feature maps of a vision encoder, for a super-resolution question);
+- tangential: anything else.
 
-`score` = v / (v + 6) with v = 3 per task phrase + 1 per keyword found (distinct places in the
-text): 0 for no shared vocabulary, 0.5 at two task phrases' worth; it ranks papers and shows how
-close a tangential one comes. The reason quotes the summary; summaries are data, so quoted links
-are removed and nothing in them is followed.
+How: the paper's title and summary are embedded (cnaps/semantic.py, all-MiniLM-L6-v2) and placed
+in the research area (catalog/areas.toml) whose concept sentences they are closest to in
+meaning; the catalog says what that area is to the classified task (method, remedy, ingredient,
+neighbour or nothing). Comparing against every area, not only the task's own, matters: a GAN
+paper that mentions "noise" is closer to image generation than to denoising, so it is not
+mistaken for a denoiser. `score` is the cosine similarity to the closest area that would make
+the paper relevant (0 when there is none), so papers can be ranked by how close they come.
+
+The reason is one plain sentence: what the paper does, taken from its summary by cnaps/summary.py
+(the sentence where it states its aim, in the third person, one clause; never a link, markup,
+an instruction to the reader or a name the prompt does not give), and how that bears on the task.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.catalog import Catalog
-from cnaps.classify import CORE_WEIGHT, KEYWORD_WEIGHT, Classification
-from cnaps.lexicon import find_phrase, tokens
+from cnaps.catalog import UNKNOWN_TASK, Area, Catalog
+from cnaps.classify import Classification, Request, extract_request
 from cnaps.prompt import ParsedPrompt
+from cnaps.semantic import embed
+from cnaps.summary import given_names, paper_text, what_it_does
 
-SCORE_HALF = 6.0  # vocabulary weight at which score reaches 0.5
-MAX_QUOTE = 140
-AIM = re.compile(r"\b(we (propose|introduce|present|show|study|find|hypothesi[sz]e|demonstrate|develop)|"
-                 r"(this|our) (paper|work|method)|in this (paper|work))\b", re.IGNORECASE)
-LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+Verdict = Literal["relevant", "related", "tangential"]
+
+# How much closer another area may be before a relevant-making area stops counting: 0 would
+# demand the closest area; a small tolerance absorbs ties between overlapping area descriptions.
+TIE = 0.02
+# Below this cosine similarity a paper is not about an area at all, whichever is closest
+# (unrelated abstracts score 0.1-0.3 against every area; papers of an area 0.45-0.8).
+FLOOR = 0.3
+DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "blur": "blur"}
 
 
 class RelevanceJudgement(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
     url: str
-    relevance: Literal["relevant", "tangential"]
-    score: float
-    reason: str  # one line, quoting the paper's summary
+    relevance: Verdict
+    score: float  # cosine similarity to the closest relevant-making area, 0 if none
+    reason: str  # one plain sentence: what the paper does and how it bears on the question
+    area: str | None = None  # id of the catalog area the paper was placed in
 
 
-def _quote(text: str) -> str:
-    """A summary excerpt safe to repeat: one line, links removed, at most MAX_QUOTE characters."""
-    text = LINK.sub("[link removed]", " ".join(text.split()))
-    if len(text) > MAX_QUOTE:
-        text = text[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
-    return text.replace('"', "'")
-
-
-def _aim(summary: str) -> str:
-    """The sentence where the paper says what it does ("We introduce ..."), else its first sentence."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(summary.split())) if s]
-    if not sentences:
-        return ""
-    return next((s for s in sentences if AIM.search(s)), sentences[0])
-
-
-def judge_paper(title: str, summary: str, core: list[str], keywords: list[str]) -> tuple[bool, float, list[str]]:
-    """(names the task, score, verbatim phrases found) of one paper against a task vocabulary."""
-    text = f"{title}\n{summary}"
-    text_tokens = tokens(text)
-    spans: dict[tuple[int, int], float] = {}
-    names_task = False
-    for weight, phrases in ((CORE_WEIGHT, core), (KEYWORD_WEIGHT, keywords)):
-        for phrase in phrases:
-            span = find_phrase(phrase, text_tokens)
-            if span and span not in spans:
-                spans[span] = weight
-                names_task |= weight == CORE_WEIGHT
-    value = sum(spans.values())
-    found = [text[a:b] for (a, b), _ in sorted(spans.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return names_task, round(value / (value + SCORE_HALF), 3), found
-
-
-def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog) -> list[RelevanceJudgement]:
-    """One judgement per related paper, in prompt order."""
+def _roles(classification: Classification, request: Request, prompt: ParsedPrompt,
+           catalog: Catalog) -> tuple[dict[str, str], set[str]]:
+    """Area id -> why it makes a paper relevant ('task', 'ingredient' or a degradation), and the
+    ids of neighbouring areas, for this prompt."""
     task = catalog.task(classification.task_id)
-    vocab_tasks = [task] + [catalog.task(t) for t in task.related_tasks]
-    core = [p for t in vocab_tasks for p in t.core]
-    keywords = [p for t in vocab_tasks for p in t.keywords]
+    tasks = {task.id, *task.related_tasks}
+    families = {f.id for f in (catalog.match_model(m.name) for m in prompt.models) if f}
+    roles: dict[str, str] = {}
+    neighbours: set[str] = set()
+    for area in catalog.areas:
+        if tasks & set(area.tasks):
+            roles[area.id] = "task"
+        elif treated := [d for d in request.degradations if d in area.treats]:
+            roles[area.id] = treated[0]
+        elif families & set(area.ingredient_of):
+            roles[area.id] = "ingredient"
+        elif tasks & set(area.neighbour_of):
+            neighbours.add(area.id)
+    return roles, neighbours
+
+
+def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_label: str) -> str:
+    if role == "task":
+        bearing = f"a paper on {area.name}, relevant to {task_label}"
+    elif role == "ingredient":
+        bearing = f"a paper on {area.name}, a building block of the recommended model"
+    elif role in DEGRADATION_WORDS:
+        bearing = f"a paper on {area.name}, relevant because the user's input has {DEGRADATION_WORDS[role]}"
+    elif verdict == "related":
+        bearing = f"a neighbouring idea ({area.name}), not a method for {task_label}"
+    else:
+        bearing = f"a paper on {area.name}, which does not bear on {task_label}"
+    return f"{clause}: {bearing}."
+
+
+def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog,
+                  request: Request | None = None) -> list[RelevanceJudgement]:
+    """One judgement per related paper, in prompt order. `request` (the question's scales and
+    degradations) is read from the question when the caller has not already done so."""
+    if not prompt.related:
+        return []
+    request = request or extract_request(prompt.question)
+    task = catalog.task(classification.task_id)
     task_label = task.name[0].lower() + task.name[1:]
+    roles, neighbours = _roles(classification, request, prompt, catalog)
+    allowed = given_names(prompt)
+
+    areas = catalog.areas
+    concept_area = [i for i, area in enumerate(areas) for _ in area.concepts]
+    concepts = embed([c for area in areas for c in area.concepts])  # (C, 384)
+    papers = embed([paper_text(p) for p in prompt.related])  # (P, 384)
+    similarity = papers @ concepts.T  # (P, C)
 
     judgements = []
-    for paper in prompt.related:
-        names_task, score, found = judge_paper(paper.title, paper.summary, core, keywords)
-        aim = _quote(_aim(paper.summary)) or _quote(paper.title)
-        shared = ", ".join(f'"{_quote(f)}"' for f in found[:4])
-        if not core and not keywords:
-            reason = f'the task is unknown, so no paper can be shown relevant; the paper\'s aim: "{aim}"'
-        elif names_task:
-            reason = f'names the task ({shared}); the paper\'s aim: "{aim}"'
-        elif found:
-            reason = (f"shares vocabulary ({shared}) but never names {task_label}; "
-                      f'the paper\'s aim: "{aim}"')
+    for paper, row in zip(prompt.related, similarity):
+        per_area = np.full(len(areas), -1.0)
+        np.maximum.at(per_area, concept_area, row)
+        per_area = np.round(per_area, 3)  # decisions on 3 decimals: robust to float noise
+        clause = what_it_does(paper, allowed) or "Its summary gives no description that can be repeated"
+        if task.id == UNKNOWN_TASK or not areas:
+            why = "the task is unknown" if task.id == UNKNOWN_TASK else "the catalog has no research areas"
+            judgements.append(RelevanceJudgement(
+                title=paper.title, url=paper.url, relevance="tangential", score=0.0,
+                reason=f"{clause}: {why}, so no paper can be shown relevant."))
+            continue
+        best = int(np.argmax(per_area))
+        own = [i for i, a in enumerate(areas) if a.id in roles]
+        closest_own = max(own, key=lambda i: per_area[i]) if own else None
+        score = float(per_area[closest_own]) if closest_own is not None else 0.0
+        if closest_own is not None and score >= FLOOR and score >= per_area[best] - TIE:
+            verdict: Verdict = "relevant"
+            area = areas[closest_own]
+        elif areas[best].id in neighbours and per_area[best] >= FLOOR:
+            verdict, area = "related", areas[best]
+        elif per_area[best] >= FLOOR:
+            verdict, area = "tangential", areas[best]
         else:
-            reason = f'no vocabulary of {task_label} in its title or summary; the paper\'s aim: "{aim}"'
+            verdict, area = "tangential", None  # close to no area of the catalog
+        if area is None:
+            reason = f"{clause}: outside the research areas that bear on {task_label}."
+        else:
+            reason = _reason(clause, verdict, roles.get(area.id) if verdict == "relevant" else None, area, task_label)
         judgements.append(RelevanceJudgement(
-            title=paper.title, url=paper.url, relevance="relevant" if names_task else "tangential",
-            score=score, reason=reason))
+            title=paper.title, url=paper.url, relevance=verdict, score=max(score, 0.0),
+            area=area.id if area else None, reason=reason))
     return judgements

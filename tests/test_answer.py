@@ -84,7 +84,7 @@ def test_seed_question_reads_as_noisy_x8_super_resolution():
 def test_prompt_text_is_data_never_template_or_html():
     ctx = _context(FIXTURES / "injection_summaries.txt")
     md = answer.render_markdown(ctx)
-    assert r"{{ 7\*7 }}" in md and "49" not in md
+    assert "49" not in md  # the summary's {{ 7*7 }} is not evaluated (nor repeated: see test_relevance.py)
     assert "{{ config }}" in md
     html = answer.markdown_to_html(md)
     assert "<script" not in html and "<b>" not in html

@@ -142,3 +142,32 @@ def test_cli_list(capsys):
     assert "arbitrary-scale-super-resolution" in out and "liif-rdn" in out
     assert "runnable, weights liif-edsr-baseline" in out
     assert "arXiv 2012.09161 LIIF" in out
+
+
+def test_areas_cover_every_task_and_name_no_model(catalog):
+    served = {t for area in catalog.areas for t in area.tasks}
+    assert {t.id for t in catalog.tasks} - served == {"unknown"}  # every real task has a relevant area
+    names = {area.name for area in catalog.areas}
+    assert not any(re.search(r"LIIF|EDSR|RDN|GAN\b", name) for name in names)  # names appear in reasons
+    liif = {area.id for area in catalog.areas if "liif-edsr" in area.ingredient_of}
+    assert "implicit-neural-representations" in liif
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('tasks = ["image-inpainting"]', 'tasks = ["image-inpaint"]', "area 'inpainting': unknown task 'image-inpaint'"),
+    ('ingredient_of = ["liif-edsr", "liif-rdn", "liif"]\nneighbour_of = ["arb',
+     'ingredient_of = ["liif-edsr", "liif-rdnn", "liif"]\nneighbour_of = ["arb', "unknown model family 'liif-rdnn'"),
+])
+def test_invalid_area_is_a_config_error(tmp_path, old, new, message):
+    directory = copy_catalog(tmp_path)
+    areas = directory / "areas.toml"
+    assert old in areas.read_text()
+    areas.write_text(areas.read_text().replace(old, new, 1))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_catalog(directory)
+
+
+def test_catalog_without_areas_loads(tmp_path):
+    directory = copy_catalog(tmp_path)
+    (directory / "areas.toml").unlink()
+    assert load_catalog(directory).areas == []
