@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cnaps.catalog import UNKNOWN_TASK, Area, Catalog
 from cnaps.classify import Classification, Request, extract_request
+from cnaps.lexicon import phrase_stems, tokens
 from cnaps.prompt import ParsedPrompt
 from cnaps.semantic import embed
 from cnaps.summary import given_names, paper_text, what_it_does
@@ -76,6 +77,19 @@ def _roles(classification: Classification, request: Request, prompt: ParsedPromp
         elif tasks & set(area.neighbour_of):
             neighbours.add(area.id)
     return roles, neighbours
+
+
+# Words of an area's name that do not identify it on their own ("image", "the", "of").
+GENERIC_NAME_WORDS = set(phrase_stems("image the of a an another and task"))
+
+
+def _title_names(title: str, area: Area) -> bool:
+    """Whether every distinctive word of the area's name appears in the paper's title
+    (word stems, so "Denoising" names "image denoising" and "Super-Resolution" names
+    "super-resolution")."""
+    wanted = {stem for stem in phrase_stems(area.name) if stem not in GENERIC_NAME_WORDS}
+    have = {stem for stem, _, _ in tokens(title)}
+    return bool(wanted) and wanted <= have
 
 
 def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_label: str) -> str:
@@ -125,8 +139,13 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
         best = int(np.argmax(per_area))
         own = [i for i, a in enumerate(areas) if a.id in roles]
         closest_own = max(own, key=lambda i: per_area[i]) if own else None
+        # A title that names one of these areas ("... Image Inpainting ...") settles the area,
+        # even when the summary's wording sits closer to another one.
+        named = [i for i in own if per_area[i] >= FLOOR and _title_names(paper.title, areas[i])]
+        if named:
+            closest_own = max(named, key=lambda i: per_area[i])
         score = float(per_area[closest_own]) if closest_own is not None else 0.0
-        if closest_own is not None and score >= FLOOR and score >= per_area[best] - TIE:
+        if closest_own is not None and score >= FLOOR and (named or score >= per_area[best] - TIE):
             verdict: Verdict = "relevant"
             area = areas[closest_own]
         elif areas[best].id in neighbours and per_area[best] >= FLOOR:

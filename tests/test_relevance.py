@@ -289,3 +289,18 @@ def test_verdicts_for_other_tasks(catalog, question, model, papers):
                          model=model)
     judgements = judge(prompt, catalog)
     assert [j.relevance for j in judgements] == [label for _, label in papers], [j.reason for j in judgements]
+
+
+def test_a_title_that_names_the_task_settles_the_area(catalog):
+    """The summary speaks of texture and adversarial training (words close to super-resolution
+    and GANs), but the title says what the paper is: a method for the user's task."""
+    prompt = prompt_with(
+        [("Contextual Patch Attention for Image Inpainting",
+          "A two-stage generator restores fine texture: a coarse network makes a blurry estimate and a "
+          "refinement network copies matching features from known background patches; global and local "
+          "discriminators keep it sharp.")],
+        question="Part of my old postcard is torn off. Can AI fill in the missing corner?",
+        model="INP-LaMa")
+    (judgement,) = judge(prompt, catalog)
+    assert judgement.relevance == "relevant", judgement
+    assert judgement.area == "inpainting"
