@@ -55,6 +55,12 @@ def main(argv=None):
         # Usage errors (unknown option, bad value): click's own message, one line, exit 2.
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        # The environment refused (a read-only disk, a file where a folder should be, ...):
+        # commands map the errors they expect; this is the net for the rest, still one line.
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except MemoryError:
         click.echo("error: ran out of memory; try a smaller --tile or a smaller image", err=True)
         sys.exit(2)

@@ -7,8 +7,6 @@ writes atomically: a failed or interrupted write leaves no partial file behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnaps.errors import InputImageError
+from cnaps.output import atomic_file
 
 # Largest input we decode (pixels). Pillow's own bomb guard is disabled in favour of this
 # explicit, configurable one, checked on the header before any pixel is decoded.
@@ -126,13 +125,7 @@ def save_atomic(img: Image.Image, path: str | Path, **params) -> None:
                               f"{path.suffix!r} (use .png, .jpg, .tif, .webp)")
     if not path.parent.is_dir():
         raise InputImageError(f"output folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        if fmt == "JPEG" and img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
+    if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    with atomic_file(path) as tmp:
         img.save(tmp, format=fmt, **params)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
