@@ -7,6 +7,7 @@ it is registered; registration is an index.json beside the files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -136,10 +137,29 @@ def installed() -> dict[str, InstalledWeights]:
     return index
 
 
+@functools.lru_cache(maxsize=16)
+def _digest_of(file: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(file))  # cached per (file, size, mtime): a changed file is re-hashed
+
+
+def _check_intact(entry: InstalledWeights) -> None:
+    """The file still has the sha256 recorded when it was installed (or the known release's)."""
+    expected = KNOWN[entry.name].sha256 if entry.name in KNOWN else entry.sha256
+    if not expected:
+        return
+    path = Path(entry.file)
+    stat = path.stat()
+    if _digest_of(str(path), stat.st_size, stat.st_mtime_ns) != expected:
+        raise CheckpointError(
+            f"installed weights {entry.name} ({path}) no longer match their sha256 {expected[:12]}…: "
+            f"the file is damaged; reinstall them ({KNOWN[entry.name].how_to_get if entry.name in KNOWN else 'cnaps weights add FILE'})")
+
+
 def resolve(name: str) -> InstalledWeights:
     """The installed entry called `name`, or an error saying how to install it."""
     entries = installed()
     if name in entries:
+        _check_intact(entries[name])
         return entries[name]
     if name in KNOWN:
         raise WeightsNotInstalledError(
