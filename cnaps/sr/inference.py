@@ -47,6 +47,12 @@ def output_size(height: int, width: int, scale: float | None = None,
             raise ScaleError(f"scale must be a finite number, got {scale!r}")
         if scale <= 1:
             raise ScaleError(f"scale must be greater than 1 (this tool enlarges), got {scale:g}")
+        area = float(height) * width * scale * scale  # float: 1e200 gives inf, not an error
+        if not math.isfinite(area) or (max_pixels is not None and area > max_pixels):
+            raise ScaleError(
+                f"--scale {scale:g} would make a {width * scale:.3g}x{height * scale:.3g} output, "
+                f"over the limit of {(max_pixels or 0) / 1e6:.1f} MP; use a smaller scale"
+                + (" or raise --max-output-pixels" if max_pixels is not None else ""))
         out = (round(height * scale), round(width * scale))
     else:
         out = (int(size[0]), int(size[1]))

