@@ -20,7 +20,7 @@ from tqdm import tqdm
 from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
 from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
-from cnaps.sr.weights import resolve
+from cnaps.sr.weights import verified_file
 
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
@@ -33,7 +33,7 @@ def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
     path = Path(name_or_path)
     if path.suffix in (".pth", ".pt") or path.exists():
         return load_model(path)
-    return load_model(resolve(str(name_or_path)).file)
+    return load_model(verified_file(str(name_or_path)))  # sha256 checked first
 
 
 def output_size(height: int, width: int, scale: float | None = None,

@@ -177,11 +177,18 @@ def _check_intact(entry: InstalledWeights) -> None:
             f"the file is damaged; reinstall them ({KNOWN[entry.name].how_to_get if entry.name in KNOWN else 'cnaps weights add FILE'})")
 
 
+def verified_file(name: str) -> Path:
+    """The installed file of `name`, checked against its sha256 first (a damaged file is
+    refused before use, not turned into garbage output)."""
+    entry = resolve(name)
+    _check_intact(entry)
+    return Path(entry.file)
+
+
 def resolve(name: str) -> InstalledWeights:
     """The installed entry called `name`, or an error saying how to install it."""
     entries = installed()
     if name in entries:
-        _check_intact(entries[name])
         return entries[name]
     if name in KNOWN:
         raise WeightsNotInstalledError(
