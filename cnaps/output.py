@@ -223,3 +223,20 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
                 tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(describe_os_error(exc, path)) from None
+
+
+@contextmanager
+def removed_if_left_empty(folder: str | Path) -> Iterator[None]:
+    """A command that creates `folder` and then fails leaves no empty folder behind (a folder
+    that existed before, or that holds anything, is left alone)."""
+    folder = Path(folder)
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            try:
+                folder.rmdir()  # only ever removes an empty folder
+            except OSError:
+                pass
+        raise

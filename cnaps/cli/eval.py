@@ -12,6 +12,9 @@ from cnaps.errors import ConfigError, OutputError, ScaleError
 from cnaps.output import atomic_file, check_can_write
 
 
+MAX_EVAL_SCALE = 1000
+
+
 def _split(text: str, what: str) -> list[str]:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
@@ -23,9 +26,13 @@ def _scales(text: str) -> list[float]:
     out = []
     for item in _split(text, "scales"):
         try:
-            out.append(float(item.lower().lstrip("x")))
+            value = float(item.lower().lstrip("x"))
         except ValueError:
             raise ScaleError(f"--scales takes numbers like 2,3,4, got {item!r}") from None
+        if value > MAX_EVAL_SCALE:  # nan and inf are refused by validate_scales
+            raise ScaleError(f"--scales: x{value:g} is beyond any benchmark image (at most "
+                             f"x{MAX_EVAL_SCALE}); the paper evaluates up to x30")
+        out.append(value)
     return out
 
 
