@@ -46,7 +46,9 @@ def main(argv=None):
     try:
         result = cli.main(args=argv, prog_name="cnaps", standalone_mode=False)
     except CnapsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # One line even when a message quotes a multi-line library error.
+        click.echo("error: " + " ".join(line.strip() for line in str(exc).splitlines()
+                                        if line.strip()), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("error: interrupted", err=True)

@@ -77,7 +77,9 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
-    16-bit, the EXIF orientation is applied. The output file appears only when complete.
+    16-bit in PNG/TIFF (other formats get it scaled to 8 bits, with a note), the EXIF
+    orientation is applied. The output file appears only when complete; OUTPUT is checked
+    before the model runs and may not be INPUT.
     """
     apply_threads(threads)
     size = parse_size(size_text)

@@ -7,9 +7,7 @@ Loading is strict (every key and shape must match the spec'd model) and safe
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import torch
 
 from cnaps.errors import CheckpointError
+from cnaps.output import atomic_file
 from cnaps.sr.liif import LIIF
 from cnaps.sr.registry import ModelSpec, make
 
@@ -187,11 +186,5 @@ def save_checkpoint(model: LIIF, path: str | Path, optimizer: dict | None = None
     if epoch is not None:
         payload["epoch"] = epoch
     payload.update(extra)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:  # the user's umask, not mkstemp's 0600
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
