@@ -46,6 +46,13 @@ def describe_os_error(exc: OSError, path: str | Path, action: str = "write") -> 
 
 
 def _umask() -> int:
+    # Read, not set-and-restore: os.umask() would change it for every thread meanwhile.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     current = os.umask(0o022)
     os.umask(current)
     return current
@@ -134,7 +141,8 @@ def _check_replaceable(out_dir: Path, owned: tuple[str, ...], marker: str) -> No
 
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on a folder (flock on the folder itself: nothing is left behind)."""
+    """An exclusive lock on a folder (flock on the folder itself: nothing is left behind).
+    Not re-entrant: never nest two writes into the same folder."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
