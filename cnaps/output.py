@@ -234,17 +234,22 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def removed_if_left_empty(folder: str | Path) -> Iterator[None]:
-    """A command that creates `folder` and then fails leaves no empty folder behind (a folder
-    that existed before, or that holds anything, is left alone)."""
+def removed_on_failure(folder: str | Path, keep_contents: bool = False) -> Iterator[None]:
+    """If `folder` did not exist and the block fails, remove it: everything in it was written
+    by this run, so nothing of the user's is lost and no partial output is left. With
+    `keep_contents` only an empty folder is removed (a training run keeps its resumable
+    checkpoint). A folder that existed before is never touched."""
     folder = Path(folder)
     existed = folder.exists()
     try:
         yield
     except BaseException:
-        if not existed:
-            try:
-                folder.rmdir()  # only ever removes an empty folder
-            except OSError:
-                pass
+        if not existed and folder.is_dir() and not folder.is_symlink():
+            if keep_contents:
+                try:
+                    folder.rmdir()  # only ever removes an empty folder
+                except OSError:
+                    pass
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -31,16 +31,34 @@ def test_unwritable_out_is_one_line_before_any_work(tmp_path, capsys, monkeypatc
     assert code == 2 and err.startswith("error: cannot write") and len(err.splitlines()) == 1
 
 
-def test_failed_data_run_leaves_no_empty_folder(tmp_path, capsys, monkeypatch):
+def test_failed_data_run_leaves_no_partial_folder(tmp_path, capsys, monkeypatch):
+    """Photos written before a later step failed (once: the scikit-image photos, then a failed
+    Debian download) are removed with the folder the run created."""
     from cnaps.errors import DataError
 
     def fails(out, *args, **kwargs):
         from pathlib import Path
 
         Path(out).mkdir(parents=True)
+        (Path(out) / "skimage-astronaut.png").write_bytes(b"png")
         raise DataError("apt-get download failed")
 
     monkeypatch.setattr("cnaps.sr.data.assemble", fails)
     code, err = run(["data", str(tmp_path / "out"), "--no-debian"], capsys)
     assert code == 2 and "apt-get download failed" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_failed_data_run_never_touches_an_existing_folder(tmp_path, capsys, monkeypatch):
+    from cnaps.errors import DataError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.png").write_bytes(b"user's")
+
+    def fails(*args, **kwargs):
+        raise DataError("apt-get download failed")
+
+    monkeypatch.setattr("cnaps.sr.data.assemble", fails)
+    assert run(["data", str(out), "--no-debian"], capsys)[0] == 2
+    assert (out / "mine.png").read_bytes() == b"user's"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cnaps.output import check_can_write, removed_if_left_empty
+from cnaps.output import check_can_write, removed_on_failure
 
 # Below this, photos are too small to cut training crops from (lr_size 48 at x4 needs 192 px).
 MIN_MAX_SIDE = 64
@@ -41,7 +41,7 @@ def data(out, cache, debian, packages, max_side):
     check_can_write(out, "OUT")  # before any download
     if debian:
         check_can_write(cache, "--cache")
-    with removed_if_left_empty(out):
+    with removed_on_failure(out):
         entries = assemble(out, cache, debian=chosen if debian else [], max_side=max_side,
                            progress=True)
     by_source: dict[str, int] = {}
