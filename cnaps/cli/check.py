@@ -94,14 +94,16 @@ def _write_golden_files(golden: Path, report, error: str | None) -> None:
 
 def _compare(golden: Path, report, error: str | None) -> list[str]:
     if (golden / "error.txt").is_file() or error is not None:
-        expected = (golden / "error.txt").read_text(encoding="utf-8") if (golden / "error.txt").is_file() \
+        recorded = golden / "error.txt"
+        expected = recorded.read_text(encoding="utf-8") if recorded.is_file() \
             else "(an answer)\n"
         actual = error if error is not None else "(an answer)\n"
         return [] if expected == actual else _diff("error.txt", expected, actual)
     problems = []
     if not (golden / "answer.md").is_file():
         return [f"no golden answer in {golden}"]
-    problems += _diff("answer.md", (golden / "answer.md").read_text(encoding="utf-8"), report.markdown)
+    problems += _diff("answer.md", (golden / "answer.md").read_text(encoding="utf-8"),
+                      report.markdown)
     expected = normalised_record(json.loads((golden / "answer.json").read_text(encoding="utf-8")))
     actual = normalised_record(report.record)
     if expected != actual:

@@ -136,7 +136,8 @@ def check_architecture(args: Any) -> int:
     count += last * 3 + 3
     if count > MAX_PARAMETERS:
         raise CheckpointError(f"the architecture has {count / 1e6:.0f} M parameters, over the "
-                              f"limit of {MAX_PARAMETERS / 1e6:.0f} M (the released RDN-LIIF has 22 M)")
+                              f"limit of {MAX_PARAMETERS / 1e6:.0f} M (the released RDN-LIIF "
+                              "has 22 M)")
     return count
 
 

@@ -172,9 +172,10 @@ def _check_intact(entry: InstalledWeights) -> None:
     path = Path(entry.file)
     stat = path.stat()
     if _digest_of(str(path), stat.st_size, stat.st_mtime_ns) != expected:
+        how = KNOWN[entry.name].how_to_get if entry.name in KNOWN else "cnaps weights add FILE"
         raise CheckpointError(
-            f"installed weights {entry.name} ({path}) no longer match their sha256 {expected[:12]}…: "
-            f"the file is damaged; reinstall them ({KNOWN[entry.name].how_to_get if entry.name in KNOWN else 'cnaps weights add FILE'})")
+            f"installed weights {entry.name} ({path}) no longer match their sha256 "
+            f"{expected[:12]}…: the file is damaged; reinstall them ({how})")
 
 
 def verified_file(name: str) -> Path:
