@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import InputImageError, ScaleError
+from cnaps.sr import imageio
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
 NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
@@ -247,7 +248,7 @@ def load_photo(image: str | None) -> tuple[np.ndarray, str, tuple[int, int, int]
         raise InputImageError(f"--image {image}: no such file; give a PNG or JPEG photo")
     try:
         with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
+            rgb = imageio.rgb8(im, path)  # 16-bit and float scaled, bombs refused
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise InputImageError(f"--image {image} is not a readable image ({exc}); "
                               "give a PNG or JPEG photo") from None

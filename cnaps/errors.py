@@ -36,3 +36,8 @@ class DataError(CnapsError):
 
 class NetworkError(CnapsError):
     """A remote service (arXiv, GitHub) that could not be reached or answered unexpectedly."""
+
+
+class OutputError(CnapsError):
+    """An output location that cannot be written (read-only, a file in the way, ...) or that
+    holds files cnaps must not replace."""

@@ -12,13 +12,19 @@ says "cite http://evil.example.com" cannot widen the set of citable sources.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from cnaps.errors import PromptError
+
+# The seed prompts are a few KB; a megabyte is far beyond any real prompt, and parsing costs
+# grow with size (a 10 MB file took over a minute), so larger files are refused before reading.
+MAX_PROMPT_BYTES = 1_000_000
 
 QUESTION_MARKER = re.compile(r"asked the following question\s*:", re.IGNORECASE)
 # A section header: "### Recommended AI Models:" (any heading level, colon optional).
@@ -104,15 +110,29 @@ def arxiv_id(url: str) -> str | None:
     return match.group("id") if match else None
 
 
+def _open_nonblocking(path, flags):
+    # O_NONBLOCK makes opening a FIFO with no writer return at once instead of hanging.
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
 def load_prompt(path) -> ParsedPrompt:
     """Read a prompt file (UTF-8, BOM allowed) and parse it."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # A FIFO or a device (/dev/zero) would block or never end: only regular files are read,
+        # and never more than the cap (one byte over is enough to know it is too big).
+        with open(path, "rb", opener=_open_nonblocking) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise PromptError(f"prompt {str(path)!r} is not a regular file (a pipe, device "
+                                  "or folder); expected a text file in the seed format")
+            data = fh.read(MAX_PROMPT_BYTES + 1)
     except OSError as exc:
         raise PromptError(
             f"cannot read prompt file {str(path)!r}: {exc.strerror or exc}; "
             "expected a readable text file in the seed format") from None
+    if len(data) > MAX_PROMPT_BYTES:
+        raise PromptError(f"prompt file {path.name!r} is over {MAX_PROMPT_BYTES // 1_000_000} MB; "
+                          "expected a question and a few sources (a few KB)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cnaps.answer import (HtmlContext, build_context, markdown_to_html, render_html,
                           render_markdown)
 from cnaps.demo import DemoResult
-from cnaps.errors import CnapsError, WeightsNotInstalledError
+from cnaps.errors import WeightsNotInstalledError
 from cnaps.guard import find_urls, guard_citations
 
 ANSWER_FILES = ("answer.md", "answer.html", "answer.json")
@@ -186,39 +183,20 @@ def default_out_dir(prompt_path: str | Path) -> Path:
     return Path("runs") / Path(prompt_path).stem
 
 
-def _is_answer_dir(path: Path) -> bool:
-    return path.is_dir() and (not any(path.iterdir()) or (path / "answer.json").is_file())
+def check_answer_folder(out_dir: str | Path) -> None:
+    """OutputError now, before any work, if write_report could not write out_dir."""
+    from cnaps.output import check_folder_target
+
+    check_folder_target(out_dir, owned=ANSWER_FILES + ("images",), marker="answer.json")
 
 
 def write_report(report: Report, out_dir: str | Path) -> Path:
-    """Write the report into out_dir, replacing a previous answer there, all or nothing."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not _is_answer_dir(out_dir):
-        raise CnapsError(
-            f"--out {out_dir} exists and is not a cnaps answer folder (no answer.json); "
-            "expected a new or empty folder, or one a previous `cnaps answer` wrote: "
-            "choose another --out")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    old = None
-    try:
-        (tmp / "answer.md").write_text(report.markdown, encoding="utf-8")
-        (tmp / "answer.html").write_text(report.html, encoding="utf-8")
-        (tmp / "answer.json").write_text(report.json_text(), encoding="utf-8")
-        for rel, data in report.images.items():
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        os.chmod(tmp, 0o755)
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        if old is not None and old.exists() and not out_dir.exists():
-            os.replace(old, out_dir)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out_dir
+    """Write the report into out_dir, replacing a previous answer there, all or nothing
+    (cnaps.output.write_folder: never deletes files cnaps did not write)."""
+    from cnaps.output import write_folder
+
+    files = {"answer.md": report.markdown.encode("utf-8"),
+             "answer.html": report.html.encode("utf-8"),
+             "answer.json": report.json_text().encode("utf-8"), **report.images}
+    write_folder(out_dir, files, owned=ANSWER_FILES + ("images",), marker="answer.json")
+    return Path(out_dir)

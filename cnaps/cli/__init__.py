@@ -48,7 +48,9 @@ def main(argv=None):
     try:
         result = cli.main(args=argv, prog_name="cnaps", standalone_mode=False)
     except CnapsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # One line even when a message quotes a multi-line library error.
+        click.echo("error: " + " ".join(line.strip() for line in str(exc).splitlines()
+                                        if line.strip()), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("error: interrupted", err=True)
@@ -56,6 +58,12 @@ def main(argv=None):
     except click.ClickException as exc:
         # Usage errors (unknown option, bad value): click's own message, one line, exit 2.
         click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # The environment refused (a read-only disk, a file where a folder should be, ...):
+        # commands map the errors they expect; this is the net for the rest, still one line.
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except MemoryError:
         click.echo("error: ran out of memory; try a smaller --tile or a smaller image", err=True)

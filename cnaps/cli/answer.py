@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cnaps.report import AnswerOptions, default_out_dir, make_report, write_report
+from cnaps.report import (AnswerOptions, check_answer_folder, default_out_dir, make_report,
+                          write_report)
 
 
 @click.command("answer")
@@ -27,8 +28,10 @@ def answer(prompt_file, out_dir, image, scale, no_demo, seed):
     degradations and measures PSNR/SSIM against bicubic.
     """
     options = AnswerOptions(demo=not no_demo, image=image, scale=scale, seed=seed)
+    out_dir = out_dir or default_out_dir(prompt_file)
+    check_answer_folder(out_dir)  # a bad --out fails before the demo runs
     report = make_report(prompt_file, options)
-    target = write_report(report, out_dir or default_out_dir(prompt_file))
+    target = write_report(report, out_dir)
     click.echo(f"wrote {target}/answer.md, answer.html, answer.json"
                + (", images/" if report.images else ""))
     removed = report.record.guard.removed

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from cnaps.errors import CnapsError
+from cnaps.errors import CnapsError, OutputError
 from cnaps.guard import find_urls
+from cnaps.output import describe_os_error
 from cnaps.report import AnswerOptions, make_report, normalised_record
 
 MAX_DIFF_LINES = 20
@@ -44,10 +45,23 @@ def _diff(name: str, expected: str, actual: str) -> list[str]:
     return lines[:MAX_DIFF_LINES] + (["..."] if len(lines) > MAX_DIFF_LINES else [])
 
 
+# What a damaged golden file raises when read: unreadable, not UTF-8 / JSON (ValueError, as is
+# pydantic's ValidationError), missing keys or wrong types. It is a difference to report for
+# that prompt, not a crash of the whole run.
+DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def _damaged(golden: Path, exc: Exception) -> str:
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (f"golden files in {golden} are damaged ({type(exc).__name__}: {detail}); "
+            "regenerate them with --update")
+
+
 def _golden_options(golden: Path, demo: bool) -> AnswerOptions:
     recorded = golden / "answer.json"
     if recorded.is_file():
-        return AnswerOptions.model_validate(json.loads(recorded.read_text())["options"])
+        options = json.loads(recorded.read_text(encoding="utf-8"))["options"]
+        return AnswerOptions.model_validate(options)
     return AnswerOptions(demo=demo)
 
 
@@ -60,6 +74,13 @@ def _answer(prompt_file: Path, options: AnswerOptions):
 
 
 def _write_golden(golden: Path, report, error: str | None) -> None:
+    try:
+        _write_golden_files(golden, report, error)
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, golden)) from None
+
+
+def _write_golden_files(golden: Path, report, error: str | None) -> None:
     golden.mkdir(parents=True, exist_ok=True)
     for name in ("answer.md", "answer.json", "error.txt"):
         (golden / name).unlink(missing_ok=True)
@@ -73,15 +94,17 @@ def _write_golden(golden: Path, report, error: str | None) -> None:
 
 def _compare(golden: Path, report, error: str | None) -> list[str]:
     if (golden / "error.txt").is_file() or error is not None:
-        expected = (golden / "error.txt").read_text() if (golden / "error.txt").is_file() \
+        recorded = golden / "error.txt"
+        expected = recorded.read_text(encoding="utf-8") if recorded.is_file() \
             else "(an answer)\n"
         actual = error if error is not None else "(an answer)\n"
         return [] if expected == actual else _diff("error.txt", expected, actual)
     problems = []
     if not (golden / "answer.md").is_file():
         return [f"no golden answer in {golden}"]
-    problems += _diff("answer.md", (golden / "answer.md").read_text(), report.markdown)
-    expected = normalised_record(json.loads((golden / "answer.json").read_text()))
+    problems += _diff("answer.md", (golden / "answer.md").read_text(encoding="utf-8"),
+                      report.markdown)
+    expected = normalised_record(json.loads((golden / "answer.json").read_text(encoding="utf-8")))
     actual = normalised_record(report.record)
     if expected != actual:
         problems += _diff("answer.json", json.dumps(expected, indent=2, ensure_ascii=False),
@@ -113,12 +136,20 @@ def check(prompt_dir, golden_dir, update, demo):
     failures = 0
     for prompt_file in prompts:
         golden = golden_root / prompt_file.stem
-        report, error = _answer(prompt_file, _golden_options(golden, demo))
+        try:
+            options, damage = _golden_options(golden, demo), None
+        except DAMAGED as exc:  # --update replaces it; a check reports it
+            options, damage = AnswerOptions(demo=demo), _damaged(golden, exc)
         if update:
+            report, error = _answer(prompt_file, options)
             _write_golden(golden, report, error)
             click.echo(f"updated  {prompt_file.name}")
             continue
-        problems = _compare(golden, report, error)
+        report, error = (None, None) if damage else _answer(prompt_file, options)
+        try:
+            problems = [damage] if damage else _compare(golden, report, error)
+        except DAMAGED as exc:
+            problems = [_damaged(golden, exc)]
         if report is not None:
             bad = _violations(report.markdown, _allowed(prompt_file))
             problems += [f"cites a URL the prompt did not give: {u}" for u in bad]

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+from cnaps.output import check_can_write, removed_on_failure
+
+# Below this, photos are too small to cut training crops from (lr_size 48 at x4 needs 192 px).
+MIN_MAX_SIDE = 64
+
 
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False))
@@ -16,7 +21,8 @@ import click
               help="Include the Debian wallpaper packages (needs apt-get and dpkg).")
 @click.option("--package", "packages", multiple=True,
               help="Debian package to use (repeatable; default: all known wallpaper packages).")
-@click.option("--max-side", type=int, default=2048, show_default=True,
+@click.option("--max-side", type=click.IntRange(min=MIN_MAX_SIDE), default=2048,
+              show_default=True,
               help="Downscale larger photos to this long side (also softens JPEG artefacts).")
 def data(out, cache, debian, packages, max_side):
     """Build a folder of HR training photos in OUT, with manifest.json.
@@ -32,8 +38,12 @@ def data(out, cache, debian, packages, max_side):
 
     cache = Path(cache) if cache else Path(platformdirs.user_cache_dir("cnaps")) / "debs"
     chosen = list(packages) or DEBIAN_PACKAGES
-    entries = assemble(out, cache, debian=chosen if debian else [], max_side=max_side,
-                       progress=True)
+    check_can_write(out, "OUT")  # before any download
+    if debian:
+        check_can_write(cache, "--cache")
+    with removed_on_failure(out):
+        entries = assemble(out, cache, debian=chosen if debian else [], max_side=max_side,
+                           progress=True)
     by_source: dict[str, int] = {}
     for e in entries:
         by_source[e.source] = by_source.get(e.source, 0) + 1

@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
-from cnaps.errors import ConfigError, ScaleError
+from cnaps.errors import ConfigError, OutputError, ScaleError
+from cnaps.output import atomic_file, check_can_write
+
+
+MAX_EVAL_SCALE = 1000
 
 
 def _split(text: str, what: str) -> list[str]:
@@ -22,10 +26,31 @@ def _scales(text: str) -> list[float]:
     out = []
     for item in _split(text, "scales"):
         try:
-            out.append(float(item.lower().lstrip("x")))
+            value = float(item.lower().lstrip("x"))
         except ValueError:
             raise ScaleError(f"--scales takes numbers like 2,3,4, got {item!r}") from None
+        if value > MAX_EVAL_SCALE:  # nan and inf are refused by validate_scales
+            raise ScaleError(f"--scales: x{value:g} is beyond any benchmark image (at most "
+                             f"x{MAX_EVAL_SCALE}); the paper evaluates up to x30")
+        out.append(value)
     return out
+
+
+def _check_outputs(json_path: Path | None, plot_path: Path | None) -> None:
+    """OutputError unless both output files can be written (and the plot's format drawn)."""
+    if plot_path is not None:
+        from matplotlib.figure import Figure
+
+        formats = Figure().canvas.get_supported_filetypes()
+        if plot_path.suffix.lower().lstrip(".") not in formats:
+            raise OutputError(f"--plot {plot_path}: matplotlib cannot draw {plot_path.suffix!r} "
+                              f"files; use one of {', '.join('.' + f for f in sorted(formats))}")
+        check_can_write(plot_path, "--plot")
+    if json_path is not None:
+        check_can_write(json_path, "--json")
+    if json_path is not None and plot_path is not None and \
+            json_path.absolute() == plot_path.absolute():
+        raise OutputError("--json and --plot name the same file; give two names")
 
 
 @click.command("eval")
@@ -81,6 +106,7 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
         raise ConfigError(f"--{err['loc'][0]}: {err['msg']}") from None
     for name in settings.sets:  # fail on a bad folder before loading the model
         list_images(data, name, settings.limit)
+    _check_outputs(json_path, plot_path)  # and on a bad output, before anything is written
     apply_threads(threads)
     label = str(weights) if weights else model_name
     model = load_weights(weights if weights else model_name)
@@ -89,7 +115,7 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
     click.echo(format_table(report))
     click.echo(f"({report.protocol}; {report.seconds:.0f} s)", err=True)
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(report.model_dump(), indent=2) + "\n")
+        with atomic_file(json_path) as tmp:
+            tmp.write_text(json.dumps(report.model_dump(), indent=2) + "\n")
     if plot_path:
         plot(report, plot_path)

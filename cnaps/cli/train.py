@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cnaps.output import check_can_write, removed_on_failure
+
 
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
@@ -31,7 +33,9 @@ def train(config, out_dir, data, steps, device, threads, max_minutes):
     if threads:
         torch.set_num_threads(threads)
     cfg = load_config(config, data=data, steps=steps)
-    record = run(cfg, out_dir, device=device, max_minutes=max_minutes, log=click.echo)
+    check_can_write(out_dir, "--out")  # before reading photos or building the model
+    with removed_on_failure(out_dir, keep_contents=True):
+        record = run(cfg, out_dir, device=device, max_minutes=max_minutes, log=click.echo)
     scores = ", ".join(f"sigma {k}: {v:.2f} dB" for k, v in record.get("val_psnr", {}).items())
     click.echo(f"last validation at step {record.get('step')} of {cfg.steps}: Y-PSNR {scores}; "
                f"best weights in {out_dir}/best.pth")

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
-from cnaps.errors import ScaleError
+from cnaps.errors import OutputError, ScaleError
+from cnaps.output import check_can_write
 from cnaps.sr import imageio
 from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
 from cnaps.sr.inference import upscale as run_upscale
@@ -27,6 +28,22 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if not match:
         raise ScaleError(f"--size must look like WIDTHxHEIGHT (e.g. 1920x1080), got {text!r}")
     return int(match.group(2)), int(match.group(1))
+
+
+def _check_output(input_path: Path, output: Path, image: imageio.LoadedImage) -> str | None:
+    """OutputError/InputImageError now if OUTPUT cannot be written as asked; else a note on what
+    its format cannot hold (None when nothing is lost)."""
+    if output.exists() and output.resolve() == input_path.resolve():
+        raise OutputError(f"-o {output} is the input file; it would be overwritten: give "
+                          "another output name")
+    fmt = imageio.output_format(output)
+    check_can_write(output, "the output")
+    if not output.absolute().parent.is_dir():
+        raise OutputError(f"output folder {output.absolute().parent} does not exist; create it "
+                          "or choose another -o")
+    mode = ("I;16" if image.sixteen_bit else ("L" if image.grayscale else "RGB")
+            + ("A" if image.alpha is not None else ""))
+    return imageio.saved_mode(mode, fmt)[1]
 
 
 @click.command()
@@ -60,7 +77,9 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
-    16-bit, the EXIF orientation is applied. The output file appears only when complete.
+    16-bit in PNG/TIFF (other formats get it scaled to 8 bits, with a note), the EXIF
+    orientation is applied. The output file appears only when complete; OUTPUT is checked
+    before the model runs and may not be INPUT.
     """
     apply_threads(threads)
     size = parse_size(size_text)
@@ -74,6 +93,9 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
         output = Path(f"{input_path.stem}_x{label}.png")
     if output.suffix == "":
         output = output.with_suffix(".png")
+    note = _check_output(input_path, output, image)  # before the model runs, not after
+    if note and not quiet:
+        click.echo(f"note: {note}", err=True)
     rgb = image.rgb
     if denoise != "none":
         from cnaps.sr.denoise import decide, prefilter

@@ -28,6 +28,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import DataError
+from cnaps.sr import imageio
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -75,7 +76,7 @@ def read_rgb(path: Path) -> np.ndarray:
     """(H, W, 3) uint8."""
     try:
         with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
+            return imageio.rgb8(img, path)  # 16-bit and float scaled, bombs refused
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
 

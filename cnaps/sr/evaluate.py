@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from cnaps.errors import DataError, ScaleError
-from cnaps.sr import metrics
+from cnaps.sr import imageio, metrics
 from cnaps.sr.degrade import add_gaussian_noise, jpeg_compress
 from cnaps.sr.resize import downsample, resize_pil
 
@@ -126,7 +126,7 @@ def read_rgb(path: Path) -> np.ndarray:
     """(H, W, 3) uint8; grayscale and palette images are converted to RGB."""
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            return imageio.rgb8(im, path)  # 16-bit and float scaled, bombs refused
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
 from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
-from cnaps.sr.weights import resolve
+from cnaps.sr.weights import verified_file
 
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
@@ -33,7 +33,7 @@ def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
     path = Path(name_or_path)
     if path.suffix in (".pth", ".pt") or path.exists():
         return load_model(path)
-    return load_model(resolve(str(name_or_path)).file)
+    return load_model(verified_file(str(name_or_path)))  # sha256 checked first
 
 
 def output_size(height: int, width: int, scale: float | None = None,
@@ -47,6 +47,12 @@ def output_size(height: int, width: int, scale: float | None = None,
             raise ScaleError(f"scale must be a finite number, got {scale!r}")
         if scale <= 1:
             raise ScaleError(f"scale must be greater than 1 (this tool enlarges), got {scale:g}")
+        area = float(height) * width * scale * scale  # float: 1e200 gives inf, not an error
+        if not math.isfinite(area) or (max_pixels is not None and area > max_pixels):
+            raise ScaleError(
+                f"--scale {scale:g} would make a {width * scale:.3g}x{height * scale:.3g} output, "
+                f"over the limit of {(max_pixels or 0) / 1e6:.1f} MP; use a smaller scale"
+                + (" or raise --max-output-pixels" if max_pixels is not None else ""))
         out = (round(height * scale), round(width * scale))
     else:
         out = (int(size[0]), int(size[1]))

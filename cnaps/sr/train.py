@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cnaps.errors import ConfigError, DataError
-from cnaps.sr.checkpoint import load_model, read_checkpoint, save_checkpoint
+from cnaps.errors import CheckpointError, ConfigError, DataError
+from cnaps.sr.checkpoint import check_architecture, load_model, read_checkpoint, save_checkpoint
 from cnaps.sr.data import (Batch, Sampler, SamplerConfig, add_noise_u8, bicubic_u8, list_images,
                            pixel_centres, read_rgb, to_input)
 from cnaps.sr.liif import LIIF
@@ -82,6 +82,63 @@ class TrainConfig(BaseModel):
     checkpoint_minutes: float = Field(5.0, gt=0, description="also checkpoint this often")
     seed: int = 0
 
+    @model_validator(mode="after")
+    def _sane(self):
+        """What field bounds alone do not catch, found before any image is read or model built
+        (each once crashed a run or tried to allocate terabytes)."""
+        bad = _non_finite(self.model_dump())
+        if bad:
+            raise ValueError(f"{bad} must be a finite number")
+        s = self.sampler
+        limits = {"sampler.lr_size": (s.lr_size, MAX_LR_SIZE),
+                  "sampler.scale_max": (s.scale_max, MAX_TRAIN_SCALE),
+                  "batch_size": (self.batch_size, MAX_BATCH_SIZE)}
+        for where, (value, limit) in limits.items():
+            if value > limit:
+                raise ValueError(f"{where} = {value:g} is over the limit of {limit}")
+        if s.scale_max < s.scale_min:
+            raise ValueError(f"sampler.scale_max {s.scale_max:g} is below scale_min "
+                             f"{s.scale_min:g}")
+        smallest = round(s.lr_size * s.scale_min)  # side of the smallest HR crop
+        if s.queries > smallest * smallest:
+            # Every sample of a batch must give the same number of query pixels.
+            raise ValueError(f"sampler.queries {s.queries} is more than the {smallest * smallest}"
+                             f" HR pixels of the smallest crop ({smallest}x{smallest} = lr_size "
+                             f"x scale_min); use at most {smallest * smallest}")
+        if self.model.init is None:
+            try:
+                check_architecture(model_args(self.model))
+            except CheckpointError as exc:
+                raise ValueError(f"model: {exc}") from None
+        return self
+
+
+# Upper bounds of the sampler and batch: far above the paper's recipe (48 px, x4, batch 16),
+# low enough that a typo cannot ask for more memory than any machine has.
+MAX_LR_SIZE = 1024
+MAX_TRAIN_SCALE = 64
+MAX_BATCH_SIZE = 4096
+
+
+def _non_finite(data, where: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite number in a dumped config, or None."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "a value"
+    items = data.items() if isinstance(data, dict) else enumerate(data) \
+        if isinstance(data, list) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def model_args(cfg: ModelConfig) -> dict:
+    """The LIIF args of a fresh model described by `cfg`."""
+    return {"encoder_spec": {"name": cfg.encoder, "args": {"no_upsampling": True,
+                                                            **cfg.encoder_args}},
+            "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": cfg.hidden_list}}}
+
 
 def load_config(path: str | Path, **overrides) -> TrainConfig:
     """Read a TOML or JSON config file; `overrides` replace top-level keys (e.g. data=...)."""
@@ -89,17 +146,27 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        raw = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(
-            path.read_text())
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (bad byte at offset {exc.start}); expected "
+                          "a TOML or JSON config") from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot parse {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} holds a JSON {type(raw).__name__}; expected an object of "
+                          "settings such as {\"data\": \"photos/\"}")
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where}: {err['msg']} ({len(exc.errors())} error(s))") from None
+        raise ConfigError(f"{path}: {where + ': ' if where else ''}"
+                          f"{err['msg'].removeprefix('Value error, ')} "
+                          f"({len(exc.errors())} error(s))") from None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -120,9 +187,7 @@ def build_model(cfg: ModelConfig) -> LIIF:
 
             path = Path(resolve(cfg.init).file)
         return load_model(path)
-    return make({"name": "liif", "args": {
-        "encoder_spec": {"name": cfg.encoder, "args": {"no_upsampling": True, **cfg.encoder_args}},
-        "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": cfg.hidden_list}}}})
+    return make({"name": "liif", "args": model_args(cfg)})
 
 
 def y_psnr(pred: np.ndarray, gt: np.ndarray, shave: int) -> float:

