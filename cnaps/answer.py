@@ -100,7 +100,8 @@ class TopicView(_Model):
 
 class ModelView(_Model):
     name: str = Field(description="Markdown-safe name as the prompt gave it")
-    kind: str = Field(description="Markdown-safe: what the catalog knows it as, in words, or ''")
+    kind: str = Field(description="Markdown-safe: the task of its catalog family, lowercase "
+                                  "first letter (e.g. 'image denoising'), or '' when unknown")
     description: str = Field(description="Markdown-safe catalog description of a runnable "
                                          "family, or '' (other families' descriptions name "
                                          "models the prompt may not give)")
@@ -168,6 +169,8 @@ class AnswerContext(_Model):
     task: TaskView
     request: RequestView
     topics: list[TopicView] = Field(description="what the question asks about, in its order")
+    topic_names: str = Field(description="the topics in words, joined, e.g. 'noise and speed "
+                                         "and image size'")
     io: list[str] = Field(description="[input, output] of the task's workflow, in words")
     models: list[ModelView]
     model_names: str = Field(description="the recommended models' names, joined")
@@ -194,6 +197,11 @@ class HtmlContext(_Model):
     details: list[str] = Field(default_factory=list,
                                description="plain-text lines on how cnaps read the prompt "
                                            "(classifier scores, matched words): shown collapsed")
+
+
+def lower_first(text: str) -> str:
+    """'Image denoising' -> 'image denoising' (a name that starts a sentence, mid-sentence)."""
+    return text[:1].lower() + text[1:]
 
 
 def fmt(value: float, decimals: int) -> str:
@@ -289,7 +297,7 @@ def model_view(ref, family, catalog) -> ModelView:
     runnable = bool(family and family.runnable)
     return ModelView(
         name=escape_markdown(ref.name),
-        kind=escape_markdown(family.name) if family else "",
+        kind=escape_markdown(lower_first(catalog.task(family.task).name)) if family else "",
         description=escape_markdown(family.description.rstrip(".")) if runnable else "",
         runnable=runnable,
         paper_label=escape_markdown(paper.title) if paper else (
@@ -334,7 +342,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
                       description=escape_markdown(task.description)),
         request=request_view(request.scales, request.degradations),
-        topics=topic_list,
+        topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
         io=list(TASK_IO.get(classification.task_id, ("the user's image", "the processed image"))),
         models=[model_view(ref, family, catalog) for ref, family in zip(prompt.models, families)],
         model_names=join_words([escape_markdown(m.name) for m in prompt.models]),
