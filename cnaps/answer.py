@@ -182,6 +182,8 @@ class AnswerContext(_Model):
     no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
     asked_scale: str = Field(description="the largest asked scale (else the demo's), or ''")
     beyond_training: bool = Field(description="that scale is above the x4 of training")
+    pixels_per_input: str = Field(description="output pixels each input pixel becomes at that "
+                                              "scale, e.g. '144' at x12, or ''")
     degraded: str = Field(description="the user's input, e.g. 'noisy', or '' when clean")
     scale_limit: list[str] = Field(description="fact ids of the Limits section's scale item "
                                                "(those not stated above); [] = no item")
@@ -352,6 +354,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         no_demo_reason=escape_markdown(no_demo_reason) if no_demo_reason else None,
         asked_scale=fmt_scale(scale) if scale else "",
         beyond_training=beyond,
+        pixels_per_input=f"{scale * scale:,.0f}" if scale else "",
         degraded=request_view([], request.degradations).degradations,
         scale_limit=fresh(SCALE_FACTS if beyond else SCALE_FACTS[:1]),
         noise_limit=fresh(NOISE_FACTS),
