@@ -35,9 +35,10 @@ NOISE_FACTS = ("clean-degradation-only",)
 # The catalog facts each topic paragraph states (the template words the rest from the run).
 TOPIC_FACTS = {
     "noise": ("clean-degradation-only",),
-    "extreme-zoom": ("training-data", "out-of-distribution-scales"),
+    "extreme-zoom": ("training-data", "out-of-distribution-scales"),  # the latter beyond x4
     "any-scale": ("continuous-query", "cell-decoding"),
     "invented": ("training-data",),
+    "bicubic": ("x8-set5",),
     "speed": ("decoder", "parameters"),
     "limits": ("training-data", "out-of-distribution-scales", "clean-degradation-only"),
 }

@@ -38,3 +38,13 @@ def test_request_raises_topics_the_words_do_not():
 def test_at_most_a_few_topics_lead():
     q = "Is it fast, natural, sharp on text, honest about invented detail, and what are its limits?"
     assert len(detect_topics(q, [], []).ids) == MAX_TOPICS
+
+
+def test_scene_setting_sentences_do_not_raise_topics_when_something_is_asked():
+    q = "The scans are clean, with no dust or grain. What would a sixfold enlargement involve?"
+    assert detect_topics(q, [6.0], []).ids == []
+
+
+def test_a_short_question_asks_about_the_sentence_before_it():
+    q = "The result looks waxy. Why? My camera is noisy, by the way."
+    assert detect_topics(q, [], []).ids == ["extreme-zoom"]
