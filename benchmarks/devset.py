@@ -13,7 +13,7 @@ Checks (each prompt, where it applies):
 - internals: no classifier evidence line in answer.md;
 - error: a malformed prompt is refused with a CnapsError, a good one is not.
 
-Usage: `python benchmarks/devset.py [PROMPTS_DIR] [--no-demo] [--json OUT]`. Demos take seconds
+Usage: `python benchmarks/devset.py [PROMPTS_DIR] [--no-demo] [--json OUT] [--only d07,d29]`. Demos take seconds
 each on a CPU: run it with `nice`, in the background.
 """
 
@@ -112,12 +112,15 @@ def _demo_check(rec, expected: dict, top: float) -> tuple[int, int, str]:
     return int(not problems), 1, note
 
 
-def score(prompts_dir: Path = DEFAULT_DIR, demo: bool = True, log=None) -> dict:
+def score(prompts_dir: Path = DEFAULT_DIR, demo: bool = True, log=None,
+          only: list[str] | None = None) -> dict:
     """Per-prompt results and per-check totals: {"prompts": {...}, "totals": {check: [ok, n]},
     "fully_right": k, "count": n}."""
     expected = json.loads((prompts_dir / "expected.json").read_text())
     prompts, totals = {}, {c: [0, 0] for c in CHECKS}
     for name, want in sorted(expected.items()):
+        if only and name not in only:
+            continue
         result = check_prompt(prompts_dir / f"{name}.txt", want, demo=demo)
         prompts[name] = result
         for check, (ok, n, _) in result.items():
@@ -135,10 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("prompts_dir", nargs="?", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--no-demo", action="store_true", help="skip the demos (fast)")
     parser.add_argument("--json", type=Path, help="write the full results here")
+    parser.add_argument("--only", help="comma-separated prompt names, e.g. d07,d29")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     result = score(args.prompts_dir, demo=not args.no_demo,
-                   log=lambda line: print(line, flush=True))
+                   log=lambda line: print(line, flush=True),
+                   only=args.only.split(",") if args.only else None)
     for check, (ok, n) in result["totals"].items():
         print(f"{check:13s} {ok}/{n}")
     print(f"fully right   {result['fully_right']}/{result['count']}")
