@@ -32,6 +32,8 @@ CANNOT_ANSWER = "Cannot answer from the provided sources."
 TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
 SCALE_FACTS = ("training-data", "out-of-distribution-scales")  # the Limits section's items
 NOISE_FACTS = ("clean-degradation-only",)
+# Topics whose paragraph can quote the demo's scores against bicubic: the first one does.
+SCORE_TOPICS = ("natural", "noise", "extreme-zoom", "bicubic")
 # The catalog facts each topic paragraph states (the template words the rest from the run).
 TOPIC_FACTS = {
     "noise": ("clean-degradation-only",),
@@ -97,6 +99,8 @@ class TopicView(_Model):
     name: str
     facts: list[str] = Field(description="ids of the facts this paragraph states (each fact is "
                                          "stated once in the whole answer)")
+    numbers: bool = Field(description="this paragraph quotes the demo's scores against "
+                                      "bicubic (the first one that can; the others refer to it)")
 
 
 class ModelView(_Model):
@@ -291,7 +295,8 @@ def topic_views(topic_ids: list[str], available: set[str]) -> list[TopicView]:
     for topic in topic_ids:
         ids = [f for f in TOPIC_FACTS.get(topic, ()) if f in available and f not in stated]
         stated.update(ids)
-        views.append(TopicView(id=topic, name=TOPIC_NAMES[topic], facts=ids))
+        numbers = topic in SCORE_TOPICS and not any(v.numbers for v in views)
+        views.append(TopicView(id=topic, name=TOPIC_NAMES[topic], facts=ids, numbers=numbers))
     return views
 
 
