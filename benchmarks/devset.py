@@ -13,8 +13,8 @@ Checks (each prompt, where it applies):
 - internals: no classifier evidence line in answer.md;
 - error: a malformed prompt is refused with a CnapsError, a good one is not.
 
-Usage: `python benchmarks/devset.py [PROMPTS_DIR] [--no-demo] [--json OUT] [--only d07,d29]`. Demos take seconds
-each on a CPU: run it with `nice`, in the background.
+Usage: `python benchmarks/devset.py [PROMPTS_DIR] [--no-demo] [--json OUT] [--only d07,d29]`.
+Demos take seconds each on a CPU: run it with `nice`, in the background.
 """
 
 from __future__ import annotations

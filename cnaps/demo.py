@@ -1,14 +1,15 @@
 """Stage 5, the demo: prove the answer by running the model on a real photo.
 
-Protocol (LIIF_SPEC §4, the paper's evaluation made visible): ground truth = a photo cropped to
-a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested
+Protocol (the paper's evaluation made visible): ground truth = a square of the photo, as large as
+the scale needs for an input of at least 16 px, cropped to a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested
 degradations are applied to the LR with a fixed seed (blur, then noise, then JPEG: the order in
 which a camera and a file format would add them); the model upscales the LR back to the ground
 truth size; PSNR and SSIM on the Y channel with a border of `ceil(scale)` pixels shaved, on the
 float output, for the model and for plain PIL bicubic upscaling of the same LR.
 
 Only the weights that actually ran are named: when the recommended weights are not installed
-and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`).
+and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`). The
+comparison figure is drawn by `cnaps.figure`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A small, general detector: each topic has a few phrases (matched on word stems, 
 classifier, so "invented", "inventing" and "invent" are one word). When the question has a
 sentence that asks (ends with "?"), only the topics raised there count, in the order of
 mention: "The scans are clean, no grain. What would a sixfold enlargement involve?" is not
-about noise. Without a question mark, all sentences count. Two come from the request rather than the words: several scales
-asked point to "one network for any scale", a scale above x8 to "extreme zoom".
+about noise. Without a question mark, all sentences count. Two come from the request rather
+than the words: several scales asked point to "one network for any scale", a scale above x8
+to "extreme zoom", a noisy input to "noise".
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
     "bicubic": ("bicubic", "interpolation", "overkill", "worth it", "better than",
                 "compared with", "compared to", "plain resize", "photoshop"),
     "speed": ("fast", "speed", "slow", "how long", "real time", "realtime", "gpu", "cpu",
-              "memory", "seconds", "minutes", "latency", "throughput", "on a laptop", "on my laptop",
+              "memory", "seconds", "minutes", "latency", "throughput", "on a laptop",
+              "on my laptop",
               "large image", "large images", "big image", "4k", "8k", "batch"),
     "limits": ("limitation", "the limit", "the limits", "its limits", "a limit", "fail",
                "failure", "break", "breaks", "maximum", "risk",
