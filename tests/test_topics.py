@@ -48,3 +48,10 @@ def test_scene_setting_sentences_do_not_raise_topics_when_something_is_asked():
 def test_a_short_question_asks_about_the_sentence_before_it():
     q = "The result looks waxy. Why? My camera is noisy, by the way."
     assert detect_topics(q, [], []).ids == ["extreme-zoom"]
+
+
+def test_words_inside_other_terms_do_not_raise_topics():
+    # "text-to-image" is not text in a picture; "restorer" is not a question about recovery
+    assert detect_topics("Can a text-to-image model draw a fox from my sentence?", [], []).ids == []
+    assert detect_topics("How does a transformer restorer compare with CNN upscalers?",
+                         [4.0], []).ids == []
