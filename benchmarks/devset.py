@@ -8,6 +8,8 @@ Checks (each prompt, where it applies):
 - relevance: each expert label (relevant / tangential) on a related paper, matched by title prefix;
 - demo: a demo ran exactly when expected, at an asked scale (or, above the photo's limit, at
   that limit), and on a clean input up to x16 the model beat bicubic (PSNR);
+- demo-vs-request: the demo did what the request *as read* asks (its scale rule and its
+  degradations): separates the demo's own misses from those of a misread request;
 - sources: no `must_not_contain` string in answer.md or answer.html, and every URL in answer.md
   is one the prompt gave;
 - internals: no classifier evidence line in answer.md;
@@ -26,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT.parent / "shared" / "prompts-dev"
-CHECKS = ("task", "scales", "degradations", "relevance", "demo", "sources", "internals", "error")
+CHECKS = ("task", "scales", "degradations", "relevance", "demo", "demo-vs-request", "sources",
+          "internals", "error")
 CLEAN_BEATS_BICUBIC_UP_TO = 16.0
 
 
@@ -70,7 +73,12 @@ def check_prompt(path: Path, expected: dict, demo: bool = True) -> dict:
                 notes.append(f"{prefix}…: {verdict} (expected {label})")
         out["relevance"] = (ok, len(labels), "; ".join(notes))
     if demo:
-        out["demo"] = _demo_check(rec, expected, largest_scale(photo_short_side(None)))
+        top = largest_scale(photo_short_side(None))
+        out["demo"] = _demo_check(rec, expected, top)
+        if expected.get("demo"):
+            read = dict(expected, scales=rec.request.scales,
+                        degradations=rec.request.degradations)
+            out["demo-vs-request"] = _demo_check(rec, read, top)
     text = report.markdown + report.html
     leaked = [s for s in expected.get("must_not_contain", []) if s in text]
     from cnaps.prompt import load_prompt
