@@ -2,7 +2,7 @@
 
 `build_context` turns the pipeline's results (parsed prompt, classification, request, relevance
 judgements, catalog facts, demo) into an `AnswerContext` whose strings are final Markdown: prompt
-text is escaped here (`cnaps.guard.escape_markdown`), numbers are formatted here with fixed
+text is escaped here (`cnaps.links.escape_markdown`), numbers are formatted here with fixed
 decimals, so the template only arranges them and the same inputs give byte-identical output.
 Prompt text is only ever a *value* given to a template, never template source, so `{{ 7*7 }}` in
 a prompt stays literal text.
@@ -18,22 +18,32 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.demo import BLUR_RADIUS, JPEG_QUALITY, NOISE_SIGMA, DemoResult, fmt_scale
-from cnaps.guard import escape_markdown
+from cnaps.links import escape_markdown, link_label, normalize_url, safe_url, same_repository
+from cnaps.topics import TOPIC_NAMES
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 CANNOT_ANSWER = "Cannot answer from the provided sources."
 TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
-# Catalog fact ids that section 2 draws on, in the order they are stated.
-HOW_FACTS = ("encoder", "continuous-query", "decoder", "cell-decoding", "local-ensemble")
-SCALE_FACTS = ("training-data", "out-of-distribution-scales")
+SCALE_FACTS = ("training-data", "out-of-distribution-scales")  # the Limits section's items
 NOISE_FACTS = ("clean-degradation-only",)
+# Topics whose paragraph can quote the demo's scores against bicubic: the first one does.
+SCORE_TOPICS = ("natural", "noise", "extreme-zoom", "bicubic")
+# The catalog facts each topic paragraph states (the template words the rest from the run).
+TOPIC_FACTS = {
+    "noise": ("clean-degradation-only",),
+    "extreme-zoom": ("training-data", "out-of-distribution-scales"),  # the latter beyond x4
+    "any-scale": ("continuous-query", "cell-decoding"),
+    "invented": ("training-data",),
+    "bicubic": ("x8-set5",),
+    "speed": ("decoder", "parameters"),
+    "limits": ("training-data", "out-of-distribution-scales", "clean-degradation-only"),
+}
 DEGRADATION_DETAILS = {
     "noise": f"Gaussian noise of sigma {NOISE_SIGMA:g} (8-bit units)",
     "jpeg": f"JPEG compression at quality {JPEG_QUALITY}",
@@ -65,12 +75,11 @@ class TaskView(_Model):
     id: str
     name: str = Field(description="Markdown-safe task name")
     description: str = Field(description="Markdown-safe catalog description of the task")
-    confidence: str = Field(description="two decimals, e.g. '0.93'")
-    evidence: list[str] = Field(description="Markdown-safe phrases the classifier relied on")
 
 
 class RequestView(_Model):
     scales: str = Field(description="e.g. 'x8', or '' when the question gives no scale")
+    several: bool = Field(description="more than one scale was asked")
     degradations: str = Field(description="e.g. 'noisy', 'noisy and JPEG-compressed', or ''")
 
 
@@ -83,16 +92,30 @@ class Fact(_Model):
     label: str = Field(description="Markdown-safe link text, e.g. 'LIIF, arXiv 2012.09161'")
 
 
+class TopicView(_Model):
+    """One thing the question asks about, answered first, with the facts its paragraph states."""
+
+    id: str
+    name: str
+    facts: list[str] = Field(description="ids of the facts this paragraph states (each fact is "
+                                         "stated once in the whole answer)")
+    numbers: bool = Field(description="this paragraph quotes the demo's scores against "
+                                      "bicubic (the first one that can; the others refer to it)")
+
+
 class ModelView(_Model):
     name: str = Field(description="Markdown-safe name as the prompt gave it")
-    family: str = Field(description="Markdown-safe catalog family name, or '' when unknown")
-    description: str = Field(description="Markdown-safe catalog description, or ''")
+    kind: str = Field(description="Markdown-safe: the task of its catalog family, lowercase "
+                                  "first letter (e.g. 'image denoising'), or '' when unknown")
+    description: str = Field(description="Markdown-safe catalog description of a runnable "
+                                         "family, or '' (other families' descriptions name "
+                                         "models the prompt may not give)")
     runnable: bool
     paper_label: str = Field(description="Markdown-safe link text: catalog title, else arXiv id")
     paper_url: str | None
     arxiv_id: str | None
     github_url: str | None
-    github_label: str | None = Field(None, description="'owner/repo'")
+    github_label: str | None = Field(None, description="the link's path, e.g. 'owner/repo'")
 
 
 class RawView(_Model):
@@ -117,8 +140,9 @@ class DemoView(_Model):
     input_size: str
     output_size: str
     queries: str = Field(description="number of output pixels queried, thousands separated")
-    degradations: str
+    degradations: str = Field(description="what the demo added, e.g. 'noisy', or ''")
     degradation_details: str = Field(description="e.g. 'Gaussian noise, sigma 10 (8-bit)'")
+    noisy: bool = Field(description="the demo added noise")
     seed: int
     shave: int
     denoise: str
@@ -138,7 +162,7 @@ class DemoView(_Model):
 class SourceView(_Model):
     title: str = Field(description="Markdown-safe")
     url: str
-    relevance: str = Field(description="'relevant' or 'tangential'")
+    relevance: str = Field(description="the judge's verdict, e.g. 'relevant' or 'tangential'")
     reason: str = Field(description="Markdown-safe")
 
 
@@ -149,18 +173,26 @@ class AnswerContext(_Model):
     cannot_answer: str | None = Field(None, description="CANNOT_ANSWER when nothing fits")
     task: TaskView
     request: RequestView
+    topics: list[TopicView] = Field(description="what the question asks about, in its order")
+    topic_names: str = Field(description="the topics in words, joined, e.g. 'noise and speed "
+                                         "and image size'")
     io: list[str] = Field(description="[input, output] of the task's workflow, in words")
     models: list[ModelView]
+    model_names: str = Field(description="the recommended models' names, joined")
     runnable: bool = Field(description="a recommended model is one cnaps can run")
+    facts: list[Fact] = Field(description="catalog facts about the runnable model's paper, "
+                                          "each backed by a prompt URL")
+    stated: list[str] = Field(description="ids of the facts the topic paragraphs state")
     demo: DemoView | None
     no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
-    beyond_training: bool = Field(
-        description="the largest asked (else the demo's) scale is above x4")
-    request_max_scale: str = Field(description="that scale, e.g. '8', or ''")
-    degraded: str = Field(description="e.g. 'noisy', or '' for a clean input")
-    how_facts: list[Fact]
-    scale_facts: list[Fact]
-    noise_facts: list[Fact]
+    asked_scale: str = Field(description="the largest asked scale (else the demo's), or ''")
+    beyond_training: bool = Field(description="that scale is above the x4 of training")
+    pixels_per_input: str = Field(description="output pixels each input pixel becomes at that "
+                                              "scale, e.g. '144' at x12, or ''")
+    degraded: str = Field(description="the user's input, e.g. 'noisy', or '' when clean")
+    scale_limit: list[str] = Field(description="fact ids of the Limits section's scale item "
+                                               "(those not stated above); [] = no item")
+    noise_limit: list[str] = Field(description="same, for the clean-inputs-only item")
     related: list[SourceView]
 
 
@@ -169,11 +201,14 @@ class HtmlContext(_Model):
 
     title: str = Field(description="plain text; the template escapes it")
     body: str
+    details: list[str] = Field(default_factory=list,
+                               description="plain-text lines on how cnaps read the prompt "
+                                           "(classifier scores, matched words): shown collapsed")
 
 
-def safe_url(url: str) -> str:
-    """A URL that cannot break out of Markdown link syntax: spaces, <>()[] percent-encoded."""
-    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
+def lower_first(text: str) -> str:
+    """'Image denoising' -> 'image denoising' (a name that starts a sentence, mid-sentence)."""
+    return text[:1].lower() + text[1:]
 
 
 def fmt(value: float, decimals: int) -> str:
@@ -204,6 +239,7 @@ def demo_view(result: DemoResult) -> DemoView:
         queries=f"{w_out * h_out:,}",
         degradations=join_words([DEGRADATION_WORDS[d] for d in result.degradations]),
         degradation_details=join_words([DEGRADATION_DETAILS[d] for d in result.degradations]),
+        noisy="noise" in result.degradations,
         seed=result.seed, shave=math.ceil(result.scale),
         denoise=escape_markdown(result.denoise),
         psnr_model=fmt(result.psnr.model, 2), psnr_bicubic=fmt(result.psnr.bicubic, 2),
@@ -225,70 +261,84 @@ def demo_view(result: DemoResult) -> DemoView:
 def request_view(scales: list[float], degradations: list[str]) -> RequestView:
     asked = sorted({float(s) for s in scales})
     return RequestView(
-        scales=join_words([f"x{fmt_scale(s)}" for s in asked]),
+        scales=join_words([f"x{fmt_scale(s)}" for s in asked]), several=len(asked) > 1,
         degradations=join_words([DEGRADATION_WORDS[d] for d in ("noise", "jpeg", "blur")
                                  if d in degradations]))
 
 
-def _facts(catalog, family, allowed: list[str]) -> dict[str, Fact]:
+def _facts(catalog, family, allowed: list[str]) -> list[Fact]:
     """Facts of the family's papers, each backed by a URL the prompt gave (the paper, else the
-    family's code); facts with no such URL are left out (only provided sources are cited)."""
-    from cnaps.prompt import normalize_url
-
-    facts: dict[str, Fact] = {}
+    family's code, in any folder of its repository); facts with no such URL are left out (only
+    provided sources are cited)."""
+    facts: list[Fact] = []
     for arxiv_id in family.papers:
         paper = catalog.paper(arxiv_id)
-        candidates = [paper.url, paper.github, family.github] if paper else [family.github]
-        urls = [normalize_url(u) for u in candidates if u]
-        url = next((u for u in urls if u in allowed), None)
-        if paper is None or url is None:
+        if paper is None:
+            continue
+        candidates = [normalize_url(u) for u in (paper.url, paper.github, family.github) if u]
+        url = next((a for c in candidates for a in allowed
+                    if a == c or same_repository(a, c)), None)
+        if url is None:
             continue
         label = escape_markdown(f"{paper.short_name}, arXiv {paper.arxiv_id}"
                                 if "arxiv.org" in url else f"{paper.short_name} code")
-        for fact in paper.facts:
-            facts.setdefault(fact.id, Fact(id=fact.id, text=escape_markdown(fact.text),
-                                           url=safe_url(url), label=label))
+        facts += [Fact(id=f.id, text=escape_markdown(f.text), url=safe_url(url), label=label)
+                  for f in paper.facts]
     return facts
 
 
-def _github_label(url: str) -> str:
-    from cnaps.catalog import github_repo
+def topic_views(topic_ids: list[str], available: set[str]) -> list[TopicView]:
+    """The question's topics with the facts each states: a fact already stated by an earlier
+    topic is not repeated."""
+    stated: set[str] = set()
+    views = []
+    for topic in topic_ids:
+        ids = [f for f in TOPIC_FACTS.get(topic, ()) if f in available and f not in stated]
+        stated.update(ids)
+        numbers = topic in SCORE_TOPICS and not any(v.numbers for v in views)
+        views.append(TopicView(id=topic, name=TOPIC_NAMES[topic], facts=ids, numbers=numbers))
+    return views
 
-    return escape_markdown(github_repo(url) or url)
+
+def model_view(ref, family, catalog) -> ModelView:
+    paper = catalog.paper(ref.arxiv_id) if ref.arxiv_id else None
+    runnable = bool(family and family.runnable)
+    return ModelView(
+        name=escape_markdown(ref.name),
+        kind=escape_markdown(lower_first(catalog.task(family.task).name)) if family else "",
+        description=escape_markdown(family.description.rstrip(".")) if runnable else "",
+        runnable=runnable,
+        paper_label=escape_markdown(paper.title) if paper else (
+            f"arXiv {ref.arxiv_id}" if ref.arxiv_id else "paper"),
+        paper_url=safe_url(ref.paper_url) if ref.paper_url else None,
+        arxiv_id=ref.arxiv_id,
+        github_url=safe_url(ref.github_url) if ref.github_url else None,
+        github_label=escape_markdown(link_label(ref.github_url)) if ref.github_url else None)
 
 
-def build_context(prompt, catalog, classification, request, judgements,
-                  demo: DemoResult | None, no_demo_reason: str | None) -> AnswerContext:
-    """The answer's context from the pipeline's results (duck-typed: cnaps.prompt.ParsedPrompt,
-    cnaps.catalog.Catalog, cnaps.classify.Classification and Request, a list of
-    cnaps.relevance.RelevanceJudgement)."""
+def build_context(prompt, catalog, families, classification, request, topics: list[str],
+                  judgements, demo: DemoResult | None,
+                  no_demo_reason: str | None) -> AnswerContext:
+    """The answer's context from the pipeline's results: the parsed prompt, the catalog, the
+    catalog family of each recommended model (None when unknown, same order), the
+    classification, the request, the question's topic ids, the relevance judgements and the
+    demo (duck-typed, so each stage's own types can grow)."""
     from cnaps.catalog import UNKNOWN_TASK
 
-    families = [catalog.match_model(m.name) for m in prompt.models]
-    models = []
-    for ref, family in zip(prompt.models, families):
-        paper = catalog.paper(ref.arxiv_id) if ref.arxiv_id else None
-        models.append(ModelView(
-            name=escape_markdown(ref.name),
-            family=escape_markdown(family.name) if family else "",
-            description=escape_markdown(family.description.rstrip(".")) if family else "",
-            runnable=bool(family and family.runnable),
-            paper_label=escape_markdown(paper.title) if paper else (
-                f"arXiv {ref.arxiv_id}" if ref.arxiv_id else "paper"),
-            paper_url=safe_url(ref.paper_url) if ref.paper_url else None,
-            arxiv_id=ref.arxiv_id,
-            github_url=safe_url(ref.github_url) if ref.github_url else None,
-            github_label=_github_label(ref.github_url) if ref.github_url else None))
     runnable_families = [f for f in families if f and f.runnable]
-    facts: dict[str, Fact] = {}
+    facts: list[Fact] = []
     for family in runnable_families:
-        for key, fact in _facts(catalog, family, prompt.allowed_urls).items():
-            facts.setdefault(key, fact)
+        facts += [f for f in _facts(catalog, family, prompt.allowed_urls)
+                  if f.id not in {g.id for g in facts}]
+    topic_list = topic_views(topics, {f.id for f in facts})
+    stated = [f for t in topic_list for f in t.facts]
+
+    def fresh(ids: tuple[str, ...]) -> list[str]:
+        return [f.id for f in facts if f.id in ids and f.id not in stated]
 
     # Limits concern what the user asked; the demo's scale only when they asked none.
     scale = max(request.scales) if request.scales else (demo.scale if demo else None)
     beyond = scale is not None and scale > TRAINED_MAX_SCALE
-    scale_ids = SCALE_FACTS if beyond else SCALE_FACTS[:1]
     task = catalog.task(classification.task_id)
     nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families)
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
@@ -298,19 +348,22 @@ def build_context(prompt, catalog, classification, request, judgements,
         question=escape_markdown(prompt.question),
         cannot_answer=CANNOT_ANSWER if nothing_fits else None,
         task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
-                      description=escape_markdown(task.description),
-                      confidence=fmt(classification.confidence, 2),
-                      evidence=[escape_markdown(e) for e in classification.evidence]),
+                      description=escape_markdown(task.description)),
         request=request_view(request.scales, request.degradations),
+        topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
         io=list(TASK_IO.get(classification.task_id, ("the user's image", "the processed image"))),
-        models=models, runnable=bool(runnable_families),
+        models=[model_view(ref, family, catalog) for ref, family in zip(prompt.models, families)],
+        model_names=join_words([escape_markdown(m.name) for m in prompt.models]),
+        runnable=bool(runnable_families), facts=facts,
+        stated=stated,
         demo=demo_view(demo) if demo else None,
         no_demo_reason=escape_markdown(no_demo_reason) if no_demo_reason else None,
-        beyond_training=beyond, request_max_scale=fmt_scale(scale) if scale else "",
+        asked_scale=fmt_scale(scale) if scale else "",
+        beyond_training=beyond,
+        pixels_per_input=f"{scale * scale:,.0f}" if scale else "",
         degraded=request_view([], request.degradations).degradations,
-        how_facts=[facts[k] for k in HOW_FACTS if k in facts],
-        scale_facts=[facts[k] for k in scale_ids if k in facts] if runnable_families else [],
-        noise_facts=[facts[k] for k in NOISE_FACTS if k in facts] if runnable_families else [],
+        scale_limit=fresh(SCALE_FACTS if beyond else SCALE_FACTS[:1]),
+        noise_limit=fresh(NOISE_FACTS),
         related=related)
 
 

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import tomllib
-from typing import Literal
 from pathlib import Path
 from typing import Literal
 

@@ -1,14 +1,15 @@
 """Stage 5, the demo: prove the answer by running the model on a real photo.
 
-Protocol (LIIF_SPEC §4, the paper's evaluation made visible): ground truth = a photo cropped to
-a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested
+Protocol (the paper's evaluation made visible): ground truth = a square of the photo, as large as
+the scale needs for an input of at least 16 px, cropped to a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested
 degradations are applied to the LR with a fixed seed (blur, then noise, then JPEG: the order in
 which a camera and a file format would add them); the model upscales the LR back to the ground
 truth size; PSNR and SSIM on the Y channel with a border of `ceil(scale)` pixels shaved, on the
 float output, for the model and for plain PIL bicubic upscaling of the same LR.
 
 Only the weights that actually ran are named: when the recommended weights are not installed
-and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`).
+and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`). The
+comparison figure is drawn by `cnaps.figure`.
 """
 
 from __future__ import annotations
@@ -20,25 +21,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import InputImageError, ScaleError
 from cnaps.sr import imageio
+from cnaps.figure import busiest_box, comparison, short, to_uint8
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
 NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
 JPEG_QUALITY = 30
 BLUR_RADIUS = 1.0  # PIL GaussianBlur radius (sigma), LR pixels
 DEFAULT_SCALE = 4.0
-MAX_DEMO_SCALE = 8.0
-CROP_SIDE = 384  # ground-truth side: keeps a demo at any scale to ~10 s on two CPU cores
-MIN_LR_SIDE = 8
+MIN_DEMO_SCALE = 1.1  # below this the input and output barely differ: nothing to show
+CROP_SIDE = 384  # ground-truth side up to x24: keeps a demo to ~10 s on two CPU cores
+MIN_LR_SIDE = 16  # the smallest input side the demo shows: x32 from a 512 px photo
 FALLBACK_WEIGHTS = "liif-edsr-baseline"
 # The default photo: scikit-image's astronaut (public domain, NASA), the face and collar.
 DEFAULT_PHOTO = "skimage.data.astronaut"
-DEFAULT_CROP = (0, 64)  # (top, left) of the CROP_SIDE square
-DEFAULT_ZOOM = (88, 124, 96)  # (top, left, side) inside the crop: the face
+DEFAULT_CROP = (0, 64)  # (top, left) of the CROP_SIDE square in the 512x512 photo
+DEFAULT_ZOOM = (88, 188, 96)  # (top, left, side) in the photo: the face
 
 
 class Size(BaseModel):
@@ -125,23 +127,40 @@ class DemoRun(BaseModel):
     pictures: dict[str, Image.Image]
 
 
-def choose_scale(scales: list[float]) -> tuple[float, str]:
+def largest_scale(short_side: int) -> float:
+    """The largest scale at which a photo of this short side still gives a MIN_LR_SIDE input."""
+    return short_side / MIN_LR_SIDE
+
+
+def choose_scale(scales: list[float], short_side: int) -> tuple[float, str]:
     """The demo's scale and a sentence saying why.
 
-    Rule: the largest asked scale up to x8 (the most telling one the demo can show: beyond the
-    x1-x4 training range when asked); above x8 only, x8; none asked, x4 (assumed)."""
+    Rule: the scale asked, when the photo allows it (from MIN_DEMO_SCALE up to
+    `largest_scale`); several asked, the largest allowed one (the most telling: the hardest);
+    above the photo's limit only, that limit; none asked, x4 (assumed)."""
+    top = largest_scale(short_side)
     asked = sorted({float(s) for s in scales if s > 1})
     if not asked:
         return DEFAULT_SCALE, f"no scale was given, so x{fmt_scale(DEFAULT_SCALE)} was assumed"
-    usable = [s for s in asked if s <= MAX_DEMO_SCALE]
+    listed = join_scales(asked)
+    usable = [s for s in asked if s <= top]
     if not usable:
-        return MAX_DEMO_SCALE, (f"x{fmt_scale(asked[0])} was asked; the demo runs "
-                                f"x{fmt_scale(MAX_DEMO_SCALE)}, the largest scale it shows")
+        return top, (f"{listed} was asked; the demo runs x{fmt_scale(top)}, the largest its "
+                     f"{short_side} px photo allows (a {MIN_LR_SIDE} px input)")
+    chosen = max(usable[-1], MIN_DEMO_SCALE)
     if len(asked) == 1:
-        return usable[-1], f"x{fmt_scale(usable[-1])} as asked"
-    listed = ", ".join(f"x{fmt_scale(s)}" for s in asked)
-    return usable[-1], (f"{listed} were asked; the demo runs x{fmt_scale(usable[-1])}, "
-                        f"the largest up to x{fmt_scale(MAX_DEMO_SCALE)}")
+        if chosen != asked[0]:
+            return chosen, (f"{listed} was asked; the demo runs x{fmt_scale(chosen)}, the "
+                            "smallest at which input and output visibly differ")
+        return chosen, f"{listed} as asked"
+    return chosen, (f"{listed} were asked; the demo runs x{fmt_scale(chosen)}, the largest "
+                    f"{'the photo allows' if usable[-1] != asked[-1] else 'of them'}")
+
+
+def join_scales(scales: list[float]) -> str:
+    """[2, 3.5, 6] -> 'x2, x3.5 and x6'."""
+    words = [f"x{fmt_scale(s)}" for s in scales]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def fmt_scale(scale: float) -> str:
@@ -155,13 +174,16 @@ def plan_demo(recommended_weights: str, recommended_label: str, scales: list[flo
     """Decide what runs. Raises WeightsNotInstalledError when no LIIF weights are installed."""
     from cnaps.sr.weights import installed, resolve
 
+    short_side = photo_short_side(image)
     if scale is not None:
-        if not (1 < scale <= 16):
-            raise ScaleError(f"--scale must be above 1 and at most 16, got {scale}; "
-                             "e.g. --scale 4")
+        top = largest_scale(short_side)
+        if not (1 < scale <= top):
+            raise ScaleError(f"--scale must be above 1 and at most {fmt_scale(top)} (a "
+                             f"{MIN_LR_SIDE} px input from the {short_side} px photo), got "
+                             f"{scale}; e.g. --scale 4")
         chosen, note = float(scale), f"x{fmt_scale(scale)} set with --scale"
     else:
-        chosen, note = choose_scale(scales)
+        chosen, note = choose_scale(scales, short_side)
     have = installed()
     substitute_for = None
     weights = recommended_weights
@@ -193,31 +215,20 @@ def model_label(weights: str) -> str:
     return f"{label} ({weights} weights{origin})"
 
 
-def _denoise_module():
-    """`cnaps.sr.denoise` (the `--denoise auto` routing), or None in a build without it."""
-    try:
-        from cnaps.sr import denoise
-    except ImportError:
-        return None
-    return denoise
-
-
 def denoise_note(degradations: list[str]) -> str:
     """How noise will be handled, before the run (the run's own decision replaces it)."""
     if "noise" not in degradations:
         return "not needed (no noise was added)"
-    if _denoise_module() is None:
-        return ("cnaps has no noise handling in this build, so the released weights, trained "
-                "on clean inputs, ran on the noisy input as it is")
     return "--denoise auto"
 
 
 def denoise_decision(plan: DemoPlan, lr: np.ndarray):
     """`--denoise auto` for a noisy input: (weights, input to upscale, note), or None when
-    there is no noise or no noise handling. The plan's weights are kept unless they are the
+    there is no noise or auto changes nothing. The plan's weights are kept unless they are the
     released EDSR-baseline ones, which auto may swap for noise-robust weights."""
-    denoise = _denoise_module()
-    if "noise" not in plan.degradations or denoise is None:
+    from cnaps.sr import denoise
+
+    if "noise" not in plan.degradations:
         return None
     keep = None if plan.weights == denoise.RELEASED else plan.weights
     decision = denoise.decide("auto", lr, weights=keep)
@@ -234,15 +245,12 @@ def denoise_decision(plan: DemoPlan, lr: np.ndarray):
     return decision.weights_name, np.ascontiguousarray(inp), note
 
 
-def load_photo(image: str | None) -> tuple[np.ndarray, str, tuple[int, int, int] | None]:
-    """A CROP_SIDE (or smaller) RGB uint8 crop, its description, and a zoom box if known."""
+def _read_photo(image: str | None) -> tuple[np.ndarray, str]:
+    """The whole photo (RGB uint8) and its name."""
     if image is None:
         from skimage import data
 
-        top, left = DEFAULT_CROP
-        rgb = data.astronaut()[top:top + CROP_SIDE, left:left + CROP_SIDE]
-        return (np.ascontiguousarray(rgb), f"{DEFAULT_PHOTO}() crop at row {top}, col {left}",
-                DEFAULT_ZOOM)
+        return data.astronaut(), f"{DEFAULT_PHOTO}()"
     path = Path(image)
     if not path.is_file():
         raise InputImageError(f"--image {image}: no such file; give a PNG or JPEG photo")
@@ -252,11 +260,36 @@ def load_photo(image: str | None) -> tuple[np.ndarray, str, tuple[int, int, int]
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise InputImageError(f"--image {image} is not a readable image ({exc}); "
                               "give a PNG or JPEG photo") from None
+    return rgb, path.name
+
+
+def photo_short_side(image: str | None) -> int:
+    """Short side of the demo photo, which bounds the demo's scale."""
+    if image is None:
+        return 512  # scikit-image's astronaut is 512x512
+    rgb, _ = _read_photo(image)
+    return min(rgb.shape[:2])
+
+
+def load_photo(image: str | None, scale: float = DEFAULT_SCALE
+               ) -> tuple[np.ndarray, str, tuple[int, int, int] | None]:
+    """The ground-truth square (RGB uint8), its description, and a zoom box if known.
+
+    The square is CROP_SIDE wide, or as wide as `scale` needs for a MIN_LR_SIDE input (up to
+    the photo's short side): demo time depends on the output size, so the crop stays small
+    unless a large scale needs more."""
+    rgb, name = _read_photo(image)
     h, w = rgb.shape[:2]
-    side_h, side_w = min(h, CROP_SIDE), min(w, CROP_SIDE)
-    top, left = (h - side_h) // 2, (w - side_w) // 2
-    crop = rgb[top:top + side_h, left:left + side_w]
-    return np.ascontiguousarray(crop), f"{path.name} centre crop at row {top}, col {left}", None
+    side = min(h, w, max(CROP_SIDE, math.ceil(MIN_LR_SIDE * scale)))
+    if image is None:
+        top, left = min(DEFAULT_CROP[0], h - side), min(DEFAULT_CROP[1], w - side)
+        z_top, z_left, z_side = DEFAULT_ZOOM
+        zoom = (z_top - top, z_left - left, z_side)
+    else:
+        top, left, zoom = (h - side) // 2, (w - side) // 2, None
+    crop = rgb[top:top + side, left:left + side]
+    where = "crop" if image is None else "centre crop"
+    return np.ascontiguousarray(crop), f"{name} {where} at row {top}, col {left}", zoom
 
 
 def make_pair(photo: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +356,7 @@ def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.n
 def run_demo(plan: DemoPlan) -> DemoRun:
     """Run the plan: make the pair, degrade, upscale, measure, draw."""
     start = time.perf_counter()
-    photo, photo_note, zoom = load_photo(plan.image)
+    photo, photo_note, zoom = load_photo(plan.image, plan.scale)
     gt, lr_clean = make_pair(photo, plan.scale)
     lr = degrade(lr_clean, plan.degradations, plan.seed)
     gt_h, gt_w = gt.shape[:2]
@@ -361,73 +394,3 @@ def run_demo(plan: DemoPlan) -> DemoRun:
         ssim=Pair(model=ssim_m, bicubic=ssim_b), raw=raw,
         seconds=round(time.perf_counter() - start, 3))
     return DemoRun(result=result, pictures=pictures)
-
-
-def short(label: str) -> str:
-    """'LIIF with the EDSR-baseline encoder' -> 'LIIF, EDSR-baseline' (panel captions)."""
-    return label.replace("LIIF with the ", "LIIF, ").replace(" encoder", "")
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-
-
-def busiest_box(gt: np.ndarray) -> tuple[int, int, int]:
-    """(top, left, side) of the square with the most detail (gradient energy): the zoom."""
-    h, w = gt.shape[:2]
-    side = max(8, min(h, w) // 4)
-    gray = gt.astype(np.float64).mean(-1)
-    energy = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
-    best, box = -1.0, (0, 0, side)
-    step = max(1, side // 4)
-    for top in range(0, h - side, step):
-        for left in range(0, w - side, step):
-            score = float(energy[top:top + side - 1, left:left + side - 1].sum())
-            if score > best:
-                best, box = score, (top, left, side)
-    return box
-
-
-LINE_H = 22  # one caption line at font size 18
-GAP = 8
-
-
-def wrap(label: str, font, width: int) -> list[str]:
-    """Break a caption into lines no wider than `width` pixels (at word boundaries)."""
-    lines: list[str] = []
-    for word in label.split(" "):
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines
-
-
-def comparison(panels: list[tuple[str, Image.Image]], zoom: tuple[int, int, int]) -> Image.Image:
-    """Side by side, full view on top (zoom box outlined) and the zoomed crop below; captions
-    are wrapped to their panel's width, so a long model name never runs into its neighbour."""
-    width, height = panels[-1][1].size
-    top, left, side = zoom
-    font = ImageFont.load_default(size=18)
-    n = len(panels)
-    captions = [(wrap(label, font, width), wrap(f"{label}, zoom", font, width))
-                for label, _ in panels]
-    label_h = LINE_H * max(len(lines) for pair in captions for lines in pair) + 4
-    canvas = Image.new("RGB", (n * width + (n + 1) * GAP,
-                               2 * (height + label_h) + 3 * GAP), "white")
-    draw = ImageDraw.Draw(canvas)
-    for i, ((_, img), (full_lines, zoom_lines)) in enumerate(zip(panels, captions)):
-        full = img.resize((width, height), Image.NEAREST) if img.size != (width, height) else img
-        x = GAP + i * (width + GAP)
-        draw.multiline_text((x, GAP), "\n".join(full_lines), fill="black", font=font,
-                            spacing=LINE_H - 18)
-        canvas.paste(full, (x, GAP + label_h))
-        draw.rectangle([x + left, GAP + label_h + top, x + left + side - 1,
-                        GAP + label_h + top + side - 1], outline=(255, 32, 32), width=2)
-        crop = full.crop((left, top, left + side, top + side))
-        crop = crop.resize((width, height), Image.NEAREST)
-        y = 2 * GAP + label_h + height
-        draw.multiline_text((x, y), "\n".join(zoom_lines), fill="black", font=font,
-                            spacing=LINE_H - 18)
-        canvas.paste(crop, (x, y + label_h))
-    return canvas

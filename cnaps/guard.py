@@ -2,7 +2,7 @@
 
 Grounded answering the PaperQA way: the prompt's links are the only valid sources; after the
 answer is rendered, every URL in it is checked against them (both sides normalised by
-`cnaps.prompt.normalize_url`), and any other URL is removed and reported, even one that a
+`cnaps.links.normalize_url`), and any other URL is removed and reported, even one that a
 prompt's summary told us to cite. `escape_markdown` makes prompt text inert in Markdown: it is
 shown as text, never as a link, an image, raw HTML or a heading.
 """
@@ -14,6 +14,10 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cnaps.links import escape_markdown, normalize_url
+
+__all__ = ["REMOVED", "GuardReport", "escape_markdown", "find_urls", "guard_citations"]
+
 # A URL with a scheme, or a bare "www." host. Backslashes are allowed inside because escaped
 # prompt text may carry them (`a\_b`); they are stripped before comparing.
 _URL = re.compile(r"(?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|\bwww\.)[^\s<>\"'`\]\[()]+", re.ASCII)
@@ -21,10 +25,6 @@ _URL = re.compile(r"(?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|\bwww\.)[^\s<>\"'`\]\[()]+",
 _LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?\s*\)")
 # Characters a URL rarely ends with: sentence punctuation after it.
 _TRAILING = ".,;:!?*_~\\"
-# The ASCII punctuation Markdown acts on in the middle of a line (emphasis, code, links, raw
-# HTML, entities, table cells) plus `#`. Block markers (-, +, 1.) act only at a line start, and
-# escaped text is one line placed after other text, so they stay as they are (readable).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 REMOVED = "[link removed: not among the provided sources]"
 
 
@@ -36,12 +36,6 @@ class GuardReport(BaseModel):
                                description="URLs removed because the prompt did not give them")
     kept: list[str] = Field(default_factory=list,
                             description="distinct cited URLs (normalised), in order of appearance")
-
-
-def escape_markdown(text: str) -> str:
-    """Prompt text made inert: one line, every Markdown-active character backslash-escaped."""
-    one_line = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 
 def _unescape(url: str) -> str:
@@ -62,18 +56,12 @@ def find_urls(markdown: str) -> list[str]:
     return found
 
 
-def _default_normalize() -> Callable[[str], str]:
-    from cnaps.prompt import normalize_url
-
-    return normalize_url
-
-
 def guard_citations(markdown: str, allowed: Iterable[str],
                     normalize: Callable[[str], str] | None = None) -> tuple[str, GuardReport]:
     """The answer with every URL outside `allowed` removed, and a report of what was removed.
 
     A Markdown link to a removed URL keeps its text; a bare URL is replaced by a short notice."""
-    norm = normalize or _default_normalize()
+    norm = normalize or normalize_url
 
     def safe_norm(url: str) -> str:
         try:

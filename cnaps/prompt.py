@@ -16,11 +16,14 @@ import os
 import re
 import stat
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from cnaps.errors import PromptError
+from cnaps.links import arxiv_id, normalize_url
+
+__all__ = ["ModelRef", "PaperRef", "ParsedPrompt", "arxiv_id", "load_prompt", "normalize_url",
+           "parse_prompt"]  # the URL helpers live in cnaps.links; imported here for callers
 
 # The seed prompts are a few KB; a megabyte is far beyond any real prompt, and parsing costs
 # grow with size (a 10 MB file took over a minute), so larger files are refused before reading.
@@ -36,13 +39,6 @@ INSTRUCTIONS = re.compile(r"^\s*Based on the following recommended models", re.I
 FIELD = re.compile(r"^\s*(?P<key>model|title|paper|github|summary)\s*:\s*(?P<value>.*)$", re.IGNORECASE)
 ANSWER_LINE = re.compile(r"^\s*answer\s*:\s*$", re.IGNORECASE)
 QUOTES = "\"'“”‘’«»"
-
-# arXiv identifiers: new style 2012.09161 (optionally vN) and old style hep-th/9901001.
-ARXIV_ID = r"(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
-ARXIV_PATH = re.compile(rf"^/(?:abs|pdf|html)/{ARXIV_ID}(?:\.pdf)?/?$", re.IGNORECASE)
-ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}
-GITHUB_HOSTS = {"github.com", "www.github.com"}
-
 
 class ModelRef(BaseModel):
     """A recommended model: the thing the answer explains (and, when runnable, runs)."""
@@ -71,43 +67,6 @@ class ParsedPrompt(BaseModel):
     related: list[PaperRef]
     source: str
     allowed_urls: list[str]  # normalised URLs of every Paper:/GitHub: field, in order, unique
-
-
-def normalize_url(url: str) -> str:
-    """Canonical form of a URL, so that citations can be compared with the prompt's sources.
-
-    arXiv abs/pdf/html links (any scheme, version or `.pdf`) -> `https://arxiv.org/abs/<id>`;
-    GitHub links -> `https://github.com/<owner>/<repo>` (lowercase: GitHub names are
-    case-insensitive); other URLs keep their path and query, with a lowercase scheme and host,
-    no fragment and no trailing slash.
-    """
-    raw = url.strip().strip("<>").rstrip(".,;")
-    parts = urlsplit(raw)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise PromptError(
-            f"expected an http(s) URL, got {url!r}; give a full link such as https://arxiv.org/abs/2012.09161")
-    host = parts.hostname.lower()
-    ident = arxiv_id(raw)
-    if ident:
-        return f"https://arxiv.org/abs/{ident}"
-    if host in GITHUB_HOSTS:
-        segments = [s for s in parts.path.split("/") if s]
-        if len(segments) >= 2:
-            repo = segments[1].removesuffix(".git")
-            return f"https://github.com/{segments[0].lower()}/{repo.lower()}"
-    netloc = host if parts.port in (None, 80, 443) else f"{host}:{parts.port}"
-    path = parts.path.rstrip("/")
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
-
-
-def arxiv_id(url: str) -> str | None:
-    """The arXiv identifier (without version) of an arXiv abs/pdf/html link, else None."""
-    parts = urlsplit(url.strip().strip("<>").rstrip(".,;"))
-    if parts.scheme.lower() not in ("http", "https") or (parts.hostname or "").lower() not in ARXIV_HOSTS:
-        return None
-    match = ARXIV_PATH.match(parts.path)
-    return match.group("id") if match else None
 
 
 def _open_nonblocking(path, flags):

@@ -1,10 +1,9 @@
-"""The whole answer for one prompt file, and writing it to a folder atomically.
+"""The answer's records, and writing them to a folder atomically.
 
-`make_report` runs the pipeline: prompt (parse) -> classify -> relevance -> demo -> answer
-(render) -> guard (citations), and returns the files in memory; `write_report` puts them in a
-folder through a temporary sibling that is renamed into place, so a failure never leaves a
-half-written answer. Output: answer.md, answer.html (self-contained: images inlined),
-answer.json (`AnswerRecord`) and images/.
+`cnaps.pipeline.make_report` runs the stages and returns a `Report` (the files in memory);
+`write_report` puts them in a folder through a temporary sibling that is renamed into place, so
+a failure never leaves a half-written answer. Output: answer.md, answer.html (self-contained:
+images inlined), answer.json (`AnswerRecord`) and images/.
 """
 
 from __future__ import annotations
@@ -15,11 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.answer import (HtmlContext, build_context, markdown_to_html, render_html,
-                          render_markdown)
+from cnaps.classify import Classification, Request
 from cnaps.demo import DemoResult
-from cnaps.errors import WeightsNotInstalledError
-from cnaps.guard import find_urls, guard_citations
+from cnaps.topics import Topics
 
 ANSWER_FILES = ("answer.md", "answer.html", "answer.json")
 
@@ -37,17 +34,6 @@ class AnswerOptions(_Record):
     seed: int = Field(0, description="seed of the demo's degradations")
 
 
-class TaskRecord(_Record):
-    id: str
-    name: str
-    confidence: float
-
-
-class RequestRecord(_Record):
-    scales: list[float]
-    degradations: list[str]
-
-
 class ModelRecord(_Record):
     name: str
     family: str | None = Field(description="catalog family id, None when not recognised")
@@ -57,7 +43,10 @@ class ModelRecord(_Record):
     weights: str | None = Field(description="the family's weights name when runnable")
 
 
-class RelatedRecord(_Record):
+class RelatedRecord(BaseModel):
+    """A relevance judgement as the judge gave it (fields it adds are kept)."""
+
+    model_config = ConfigDict(extra="allow")
     title: str
     url: str
     relevance: str
@@ -75,8 +64,11 @@ class AnswerRecord(_Record):
     prompt: str = Field(description="prompt file name")
     question: str
     options: AnswerOptions
-    task: TaskRecord
-    request: RequestRecord
+    classification: Classification = Field(
+        description="the task, the classifier's confidence and the evidence it scored")
+    request: Request = Field(description="scales and input degradations read from the "
+                                         "question, with the words they came from")
+    topics: Topics = Field(description="what the question asks about, answered first")
     models: list[ModelRecord]
     related: list[RelatedRecord]
     demo: DemoResult | None
@@ -104,66 +96,11 @@ def png_bytes(image) -> bytes:
     return buf.getvalue()
 
 
-def _demo(prompt, catalog, request, options: AnswerOptions):
-    """(DemoRun or None, reason when None)."""
-    from cnaps.demo import plan_demo, run_demo
-
-    families = [(m, catalog.match_model(m.name)) for m in prompt.models]
-    runnable = [(m, f) for m, f in families if f and f.runnable]
-    if not runnable:
-        names = ", ".join(f"{m.name} ({f.name if f else 'not in the catalog'})"
-                          for m, f in families)
-        return None, (f"No demo was run: cnaps runs only LIIF super-resolution, and the "
-                      f"recommended model is not one it can run: {names}.")
-    if not options.demo:
-        return None, "No demo was run (--no-demo was given)."
-    model, family = runnable[0]
-    try:
-        plan = plan_demo(family.weights, family.name, request.scales, request.degradations,
-                         image=options.image, seed=options.seed, scale=options.scale)
-    except WeightsNotInstalledError as exc:
-        return None, f"No demo was run: {exc}."
-    return run_demo(plan), None
-
-
 def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
-    """Answer one prompt file. Raises CnapsError subclasses for user errors."""
-    from cnaps.catalog import load_catalog
-    from cnaps.classify import classify, extract_request
-    from cnaps.prompt import load_prompt
-    from cnaps.relevance import judge_related
+    """`cnaps.pipeline.make_report` (kept here for callers of the old home)."""
+    from cnaps.pipeline import make_report as run_pipeline
 
-    prompt = load_prompt(prompt_path)
-    catalog = load_catalog()
-    classification = classify(prompt, catalog)
-    request = extract_request(prompt.question)
-    judgements = judge_related(prompt, classification, catalog)
-    run, no_demo_reason = _demo(prompt, catalog, request, options)
-    demo = run.result if run else None
-    context = build_context(prompt, catalog, classification, request, judgements, demo,
-                            no_demo_reason)
-    markdown, guard = guard_citations(render_markdown(context), prompt.allowed_urls)
-    images = ({getattr(demo.images, k): png_bytes(v) for k, v in run.pictures.items()}
-              if run else {})
-    html = render_html(HtmlContext(title=f"cnaps answer: {prompt.source}",
-                                   body=markdown_to_html(markdown, images)))
-    citations = list(dict.fromkeys(find_urls(markdown)))
-    families = [catalog.match_model(m.name) for m in prompt.models]
-    record = AnswerRecord(
-        prompt=prompt.source, question=prompt.question, options=options,
-        task=TaskRecord(id=classification.task_id, name=classification.task_name,
-                        confidence=classification.confidence),
-        request=RequestRecord(scales=list(request.scales),
-                              degradations=list(request.degradations)),
-        models=[ModelRecord(name=m.name, family=f.id if f else None, paper=m.paper_url,
-                            github=m.github_url, runnable=bool(f and f.runnable),
-                            weights=f.weights if f else None)
-                for m, f in zip(prompt.models, families)],
-        related=[RelatedRecord(title=j.title, url=j.url, relevance=j.relevance,
-                               score=j.score, reason=j.reason) for j in judgements],
-        demo=demo, no_demo_reason=no_demo_reason, citations=citations,
-        guard=GuardRecord(removed=guard.removed))
-    return Report(markdown=markdown, html=html, record=record, images=images)
+    return run_pipeline(prompt_path, options)
 
 
 def normalised_record(record: AnswerRecord | dict) -> dict:

@@ -15,6 +15,7 @@ from cnaps.classify import classify, extract_request
 from cnaps.demo import DemoImages, DemoResult, Pair, Size
 from cnaps.prompt import load_prompt
 from cnaps.relevance import judge_related
+from cnaps.topics import detect_topics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 SEED = Path(__file__).parent.parent / "examples" / "prompts" / "000_d8520ca7f81b1e4f.txt"
@@ -36,9 +37,11 @@ def test_every_template_file_has_a_context_model():
 def _context(path, demo=None, no_demo_reason="No demo was run (--no-demo was given)."):
     prompt = load_prompt(path)
     catalog = load_catalog()
+    families = [catalog.match_model(m.name) for m in prompt.models]
     classification = classify(prompt, catalog)
-    return answer.build_context(prompt, catalog, classification,
-                                extract_request(prompt.question),
+    request = extract_request(prompt.question)
+    topics = detect_topics(prompt.question, request.scales, request.degradations)
+    return answer.build_context(prompt, catalog, families, classification, request, topics.ids,
                                 judge_related(prompt, classification, catalog), demo,
                                 None if demo else no_demo_reason)
 
@@ -78,7 +81,30 @@ def test_seed_question_reads_as_noisy_x8_super_resolution():
     assert "**Arbitrary-scale single-image super-resolution.**" in section1
     assert "What the user did: enlarged a noisy low-resolution image by x8." in section1
     assert "No demo was run (--no-demo was given)." in md
-    assert "**The input was noisy.**" in md
+    assert "x8 is beyond the training range" in md
+
+
+def test_the_question_asked_is_answered_first():
+    md = answer.render_markdown(_context(SEED, demo=_demo_result()))
+    brief = md.split("## 1.")[0]
+    # "How does AI manage to generate such clean results?": the clean look, then the noise
+    assert brief.index("**Why it looks natural.**") < brief.index("**Noise.**")
+    assert "23.16 dB PSNR against 22.65 dB for bicubic interpolation (+0.51 dB)" in brief
+    # the noise fact is stated once, in the brief, not again under Limits
+    assert md.count("trained on clean bicubic downsampling only") == 1
+
+
+def test_classifier_internals_stay_out_of_the_answer_body():
+    ctx = _context(SEED)
+    md = answer.render_markdown(ctx)
+    assert "+10)" not in md and "runner-up" not in md and "confidence" not in md
+
+
+def test_each_fact_is_stated_once():
+    md = answer.render_markdown(_context(FIXTURES / "sr_factor_12.txt", demo=_demo_result(
+        scale=12.0, degradations=[], input_size=Size(width=32, height=32))))
+    for fact in load_catalog().paper("2012.09161").facts:
+        assert md.count(fact.text[:60]) <= 1, fact.id
 
 
 def test_prompt_text_is_data_never_template_or_html():
@@ -107,6 +133,11 @@ def test_tasks_without_a_runnable_model_get_no_demo_and_no_liif(fixture):
     assert "No demo was run: x." in md
     if "https://arxiv.org/abs/2012.09161" not in prompt.allowed_urls:
         assert "2012.09161" not in md and "LIIF" not in md
+    names = [m.name for m in prompt.models]
+    for other in ("EDSR", "RCAN", "SwinIR", "ESRGAN", "Meta-SR", "DnCNN", "LaMa"):
+        if not any(other.lower() in n.lower() for n in names) and \
+                other.lower() not in prompt.question.lower():
+            assert other not in md.replace(prompt.question, ""), other
 
 
 def test_nothing_fits_gives_the_fixed_phrase():
@@ -130,3 +161,16 @@ def test_formatting_helpers():
     assert answer.join_words(["noisy", "blurred", "JPEG-compressed"]) == \
         "noisy, blurred and JPEG-compressed"
     assert answer.safe_url("https://e.com/a b(c)") == "https://e.com/a%20b%28c%29"
+
+
+def test_noise_answer_compares_the_run_with_and_without_noise_handling():
+    from cnaps.demo import DemoRaw
+
+    raw = DemoRaw(model="LIIF with the EDSR-baseline encoder", weights="liif-edsr-baseline",
+                  psnr=Pair(model=23.16, bicubic=22.65), ssim=Pair(model=0.661, bicubic=0.663))
+    result = _demo_result(raw=raw, psnr=Pair(model=23.95, bicubic=22.65),
+                          ssim=Pair(model=0.724, bicubic=0.663))
+    brief = answer.render_markdown(_context(SEED, demo=result)).split("## 1.")[0]
+    assert "(noisy input, after noise handling): 23.95 dB PSNR against 22.65 dB" in brief
+    assert ("without noise handling, LIIF with the EDSR-baseline encoder gains only +0.51 dB "
+            "PSNR and -0.002 SSIM over bicubic, against +1.30 dB and +0.061 with it") in brief

@@ -95,7 +95,7 @@ def test_check_flags_a_citation_the_prompt_did_not_give(tmp_path, capsys, monkey
     prompts.mkdir()
     shutil.copy(FIXTURES / "sr_upscale_x2.txt", prompts)
     run(["check", prompts, "--update"], capsys)
-    monkeypatch.setattr("cnaps.report.guard_citations",
+    monkeypatch.setattr("cnaps.guard.guard_citations",
                         lambda md, allowed: (md + "\nSee http://evil.example.com\n",
                                              __import__("cnaps.guard").guard.GuardReport()))
     code, out, _ = run(["check", prompts], capsys)

@@ -16,20 +16,35 @@ from cnaps.sr.weights import InstalledWeights
     ([], 4.0, "no scale was given, so x4 was assumed"),
     ([8.0], 8.0, "x8 as asked"),
     ([3.5], 3.5, "x3.5 as asked"),
-    ([2.0, 8.0, 4.0], 8.0, "x2, x4, x8 were asked; the demo runs x8, the largest up to x8"),
-    ([2.0, 12.0], 2.0, "x2, x12 were asked; the demo runs x2, the largest up to x8"),
-    ([12.0], 8.0, "x12 was asked; the demo runs x8, the largest scale it shows"),
+    ([12.0], 12.0, "x12 as asked"),
+    ([32.0], 32.0, "x32 as asked"),
+    ([2.0, 8.0, 4.0], 8.0, "x2, x4 and x8 were asked; the demo runs x8, the largest of them"),
+    ([2.0, 40.0], 2.0, "x2 and x40 were asked; the demo runs x2, the largest the photo allows"),
+    ([40.0], 32.0, "x40 was asked; the demo runs x32, the largest its 512 px photo allows "
+                   "(a 16 px input)"),
+    ([1.05], 1.1, "x1.05 was asked; the demo runs x1.1, the smallest at which input and "
+                  "output visibly differ"),
     ([1.0], 4.0, "no scale was given, so x4 was assumed"),
 ])
 def test_choose_scale(scales, chosen, note):
-    assert demo.choose_scale(scales) == (chosen, note)
+    assert demo.choose_scale(scales, 512) == (chosen, note)
+
+
+@pytest.mark.parametrize("scale, side", [(4.0, 384), (24.0, 384), (30.0, 480), (32.0, 512)])
+def test_ground_truth_grows_only_when_the_scale_needs_it(scale, side):
+    photo, _, zoom = demo.load_photo(None, scale)
+    assert photo.shape == (side, side, 3)
+    gt, lr = demo.make_pair(photo, scale)
+    assert min(lr.shape[:2]) >= demo.MIN_LR_SIDE
+    top, left, zside = zoom  # the face stays inside the crop
+    assert 0 <= top and 0 <= left and top + zside <= side and left + zside <= side
 
 
 @pytest.mark.parametrize("scale, lr_side, gt_side",
                          [(8.0, 48, 384), (3.5, 109, 382), (4.0, 96, 384)])
 def test_pair_is_cropped_to_lr_size_times_scale(scale, lr_side, gt_side):
     photo, note, zoom = demo.load_photo(None)
-    assert photo.shape == (384, 384, 3) and "astronaut" in note
+    assert photo.shape == (384, 384, 3) and "astronaut" in note and "col 64" in note
     gt, lr = demo.make_pair(photo, scale)
     assert lr.shape == (lr_side, lr_side, 3) and gt.shape == (gt_side, gt_side, 3)
     assert lr.dtype == gt.dtype == np.uint8
@@ -41,7 +56,7 @@ def test_too_small_photo_is_a_user_error(tmp_path):
     path = tmp_path / "tiny.png"
     Image.new("RGB", (40, 40), "gray").save(path)
     photo, _, _ = demo.load_photo(str(path))
-    with pytest.raises(InputImageError, match="at least 8 px"):
+    with pytest.raises(InputImageError, match="at least 16 px"):
         demo.make_pair(photo, 8.0)
 
 
@@ -102,37 +117,6 @@ def test_scale_option_is_validated(monkeypatch):
     assert demo.plan_demo("liif-edsr-baseline", "LIIF-EDSR", [8.0], [], scale=3.0).scale == 3.0
 
 
-def test_comparison_has_one_column_per_panel_and_two_rows():
-    img = Image.new("RGB", (200, 200), "white")
-    out = demo.comparison([("a", img.resize((16, 16))), ("b", img), ("c", img)], (8, 8, 16))
-    label_h = demo.LINE_H + 4  # every caption fits on one line
-    assert out.size == (3 * 200 + 4 * demo.GAP, 2 * (200 + label_h) + 3 * demo.GAP)
-
-
-def test_comparison_wraps_long_captions_inside_their_panel():
-    from PIL import ImageFont
-
-    font = ImageFont.load_default(size=18)
-    long = "LIIF, EDSR-baseline (liif-edsr-baseline-noise weights, fine-tuned here)"
-    lines = demo.wrap(long, font, 200)
-    assert len(lines) > 1 and " ".join(lines) == long
-    assert all(font.getlength(line) <= 200 for line in lines)
-    img = Image.new("RGB", (200, 200), "white")
-    out = demo.comparison([(long, img), ("ground truth", img)], (8, 8, 16))
-    label_h = demo.LINE_H * len(demo.wrap(long + ", zoom", font, 200)) + 4
-    assert out.size == (2 * 200 + 3 * demo.GAP, 2 * (200 + label_h) + 3 * demo.GAP)
-    # the caption's ink stays inside its own column (nothing drawn in the gap between panels)
-    gap = np.asarray(out)[:, 200 + demo.GAP:200 + 2 * demo.GAP]
-    assert (gap == 255).all()
-
-
-def test_busiest_box_finds_the_detailed_corner():
-    gt = np.zeros((64, 64, 3), np.uint8)
-    gt[40:, 40:] = (np.indices((24, 24)).sum(0)[..., None] % 2) * 255  # a checkerboard corner
-    top, left, side = demo.busiest_box(gt)
-    assert side == 16 and top >= 32 and left >= 32
-
-
 @pytest.fixture
 def small_photo(tmp_path):
     from skimage import data
@@ -142,8 +126,7 @@ def small_photo(tmp_path):
     return str(path)
 
 
-def test_run_demo_on_a_small_photo(released_model, small_photo, monkeypatch):
-    monkeypatch.setattr(demo, "_denoise_module", lambda: None)
+def test_run_demo_on_a_small_photo(released_model, small_photo):
     plan = demo.plan_demo("liif-edsr-baseline", "LIIF-EDSR", [4.0], [], image=small_photo)
     run = demo.run_demo(plan)
     r = run.result
@@ -158,27 +141,25 @@ def test_run_demo_on_a_small_photo(released_model, small_photo, monkeypatch):
     assert (again.psnr, again.ssim) == (r.psnr, r.ssim)  # deterministic
 
 
-class _FakeDenoise:
-    RELEASED = "liif-edsr-baseline"
+class _Decision:
+    weights_name = "liif-edsr-baseline"
+    prefilter = True
+    sigma = 9.87
 
-    class Decision:
-        weights_name = "liif-edsr-baseline"
-        prefilter = True
-        sigma = 9.87
 
-    @classmethod
-    def decide(cls, mode, lr, weights=None):
-        assert mode == "auto" and weights is None
-        return cls.Decision()
+def _fake_decide(mode, lr, weights=None):
+    assert mode == "auto" and weights is None
+    return _Decision()
 
-    @staticmethod
-    def prefilter(lr, sigma):
-        return np.asarray(Image.fromarray(lr).resize((8, 8)).resize(lr.shape[1::-1]))
+
+def _fake_prefilter(lr, sigma):
+    return np.asarray(Image.fromarray(lr).resize((8, 8)).resize(lr.shape[1::-1]))
 
 
 def test_noise_handling_hook_reports_the_run_without_it(released_model, small_photo,
                                                          monkeypatch):
-    monkeypatch.setattr(demo, "_denoise_module", lambda: _FakeDenoise)
+    monkeypatch.setattr("cnaps.sr.denoise.decide", _fake_decide)
+    monkeypatch.setattr("cnaps.sr.denoise.prefilter", _fake_prefilter)
     plan = demo.plan_demo("liif-edsr-baseline", "LIIF-EDSR", [4.0], ["noise"], image=small_photo)
     r = demo.run_demo(plan).result
     assert r.raw is not None and r.raw.weights == "liif-edsr-baseline"

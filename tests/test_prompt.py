@@ -135,7 +135,7 @@ def test_unreadable_files(tmp_path):
     ("https://export.arxiv.org/abs/hep-th/9901001v1", "https://arxiv.org/abs/hep-th/9901001"),
     ("https://github.com/yinboc/liif", "https://github.com/yinboc/liif"),
     ("https://GitHub.com/YinboC/liif.git/", "https://github.com/yinboc/liif"),
-    ("http://www.github.com/cszn/DnCNN/tree/master/model", "https://github.com/cszn/dncnn"),
+    ("http://www.github.com/cszn/DnCNN/tree/master/model/", "https://github.com/cszn/dncnn/tree/master/model"),
     (" <https://Example.COM:443/a/b/?q=1#frag>. ", "https://example.com/a/b?q=1"),
     ("http://example.com:8080/", "http://example.com:8080"),
 ])

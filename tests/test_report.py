@@ -11,7 +11,8 @@ from cnaps import report as report_mod
 from cnaps.errors import CnapsError
 from cnaps.guard import find_urls
 from cnaps.prompt import load_prompt, normalize_url
-from cnaps.report import AnswerOptions, make_report, normalised_record, write_report
+from cnaps.pipeline import make_report
+from cnaps.report import AnswerOptions, normalised_record, write_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 NO_DEMO = AnswerOptions(demo=False)
@@ -24,10 +25,12 @@ def sr_report():
 
 def test_record_has_the_contract_fields(sr_report):
     data = json.loads(sr_report.json_text())
-    assert data["task"] == {"id": "arbitrary-scale-super-resolution",
-                            "name": "Arbitrary-scale single-image super-resolution",
-                            "confidence": data["task"]["confidence"]}
-    assert data["request"] == {"scales": [2.0], "degradations": []}
+    task = data["classification"]
+    assert (task["task_id"], task["task_name"]) == (
+        "arbitrary-scale-super-resolution", "Arbitrary-scale single-image super-resolution")
+    assert 0 < task["confidence"] <= 1 and task["evidence"]  # the classifier's own words
+    assert data["request"]["scales"] == [2.0] and data["request"]["degradations"] == []
+    assert data["topics"]["ids"] == ["edges"]  # "... 2x without it looking soft?"
     assert set(data["models"][0]) >= {"name", "paper", "github", "runnable"}
     assert all(set(r) >= {"title", "url", "relevance", "reason"} for r in data["related"])
     assert data["demo"] is None and data["no_demo_reason"].startswith("No demo was run")
@@ -44,8 +47,17 @@ def test_citations_are_every_url_of_the_answer_and_all_from_the_prompt(sr_report
 
 def test_non_runnable_model_explains_why_no_demo():
     rec = make_report(FIXTURES / "denoise_dncnn.txt", AnswerOptions()).record
-    assert rec.demo is None and "cnaps runs only LIIF super-resolution" in rec.no_demo_reason
-    assert rec.models[0].runnable is False
+    assert rec.demo is None and rec.models[0].runnable is False
+    assert rec.no_demo_reason == (f"No demo was run: cnaps cannot run {rec.models[0].name}, the "
+                                  "recommended model; the answer rests on the sources below.")
+
+
+def test_classifier_internals_go_to_the_html_details_not_the_markdown(sr_report):
+    evidence = sr_report.record.classification.evidence
+    assert not any(line in sr_report.markdown for line in evidence)
+    details = sr_report.html.split("<details>", 1)[1]
+    assert "<summary>How cnaps read the prompt" in details
+    assert all(line.replace('"', "&#34;") in details for line in evidence)
 
 
 def test_normalised_record_drops_timings_and_rounds_metrics():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cnaps.report import (AnswerOptions, check_answer_folder, default_out_dir, make_report,
-                          write_report)
+from cnaps.pipeline import make_report
+from cnaps.report import AnswerOptions, check_answer_folder, default_out_dir, write_report
 
 
 @click.command("answer")

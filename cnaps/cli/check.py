@@ -13,7 +13,8 @@ import click
 from cnaps.errors import CnapsError, OutputError
 from cnaps.guard import find_urls
 from cnaps.output import describe_os_error
-from cnaps.report import AnswerOptions, make_report, normalised_record
+from cnaps.pipeline import make_report
+from cnaps.report import AnswerOptions, normalised_record
 
 MAX_DIFF_LINES = 20
 

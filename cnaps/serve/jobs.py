@@ -10,7 +10,6 @@ client can never name a server path. Jobs older than the expiry are deleted.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os

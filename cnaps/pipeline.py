@@ -1,0 +1,97 @@
+"""The answer pipeline: one prompt file in, one `Report` out, each stage run once.
+
+parse (`cnaps.prompt`) -> match the recommended models against the catalog -> classify the task
+(`cnaps.classify`) -> read the request: scales and input degradations (`extract_request`) and
+the question's topics (`cnaps.topics`) -> judge the related papers (`cnaps.relevance`) -> run
+the demo when a recommended model is runnable (`cnaps.demo`) -> render (`cnaps.answer`) ->
+guard the citations (`cnaps.guard`). Each stage's typed result is passed on, never recomputed;
+`cnaps.report` holds the records and writes the files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cnaps.errors import WeightsNotInstalledError
+from cnaps.report import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord,
+                          Report, png_bytes)
+
+
+def no_demo_reason(prompt, families) -> str:
+    """Why no demo can run, naming only the prompt's own models."""
+    names = [m.name for m in prompt.models]
+    plural = len(names) > 1
+    return (f"No demo was run: cnaps cannot run {' or '.join(names)}, the recommended "
+            f"model{'s' if plural else ''}; the answer rests on the sources below.")
+
+
+def run_demo_stage(prompt, families, request, options: AnswerOptions):
+    """(DemoRun or None, the reason when None) for the first runnable recommended model."""
+    from cnaps.demo import plan_demo, run_demo
+
+    runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
+    if not runnable:
+        return None, no_demo_reason(prompt, families)
+    if not options.demo:
+        return None, "No demo was run (--no-demo was given)."
+    _, family = runnable[0]
+    try:
+        plan = plan_demo(family.weights, family.name, request.scales, request.degradations,
+                         image=options.image, seed=options.seed, scale=options.scale)
+    except WeightsNotInstalledError as exc:
+        return None, f"No demo was run: {exc}."
+    return run_demo(plan), None
+
+
+def html_details(classification, request, topics, judgements) -> list[str]:
+    """Plain-text lines for the HTML page's collapsed details: how the prompt was read."""
+    lines = [f"task: {classification.task_id} (confidence {classification.confidence:.2f})"]
+    lines += [f"classifier: {e}" for e in classification.evidence]
+    for key, value in request.model_dump(mode="json").items():
+        lines.append(f"request {key}: {value}")
+    lines += [f"topic {e}" for e in topics.evidence]
+    lines += [f"relevance of {j.title!r}: {j.relevance}, score {j.score:.3f}" for j in judgements]
+    return lines
+
+
+def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
+    """Answer one prompt file. Raises CnapsError subclasses for user errors."""
+    from cnaps.answer import (HtmlContext, build_context, markdown_to_html, render_html,
+                              render_markdown)
+    from cnaps.catalog import load_catalog
+    from cnaps.classify import classify, extract_request
+    from cnaps.guard import find_urls, guard_citations
+    from cnaps.prompt import load_prompt
+    from cnaps.relevance import judge_related
+    from cnaps.topics import detect_topics
+
+    prompt = load_prompt(prompt_path)
+    catalog = load_catalog()
+    families = [catalog.match_model(m.name) for m in prompt.models]
+    classification = classify(prompt, catalog)
+    request = extract_request(prompt.question)
+    topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
+    judgements = judge_related(prompt, classification, catalog)
+    run, reason = run_demo_stage(prompt, families, request, options)
+    demo = run.result if run else None
+
+    context = build_context(prompt, catalog, families, classification, request, topics.ids,
+                            judgements, demo, reason)
+    markdown, guard = guard_citations(render_markdown(context), prompt.allowed_urls)
+    images = ({getattr(demo.images, k): png_bytes(v) for k, v in run.pictures.items()}
+              if run else {})
+    html = render_html(HtmlContext(
+        title=f"cnaps answer: {prompt.source}", body=markdown_to_html(markdown, images),
+        details=html_details(classification, request, topics, judgements)))
+    record = AnswerRecord(
+        prompt=prompt.source, question=prompt.question, options=options,
+        classification=classification, request=request, topics=topics,
+        models=[ModelRecord(name=m.name, family=f.id if f else None, paper=m.paper_url,
+                            github=m.github_url, runnable=bool(f and f.runnable),
+                            weights=f.weights if f else None)
+                for m, f in zip(prompt.models, families)],
+        related=[RelatedRecord.model_validate(j.model_dump()) for j in judgements],
+        demo=demo, no_demo_reason=reason,
+        citations=list(dict.fromkeys(find_urls(markdown))),
+        guard=GuardRecord(removed=guard.removed))
+    return Report(markdown=markdown, html=html, record=record, images=images)

@@ -1,0 +1,57 @@
+"""The topic detector: what a question is about, the asked part first."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnaps.topics import MAX_TOPICS, detect_topics
+
+
+@pytest.mark.parametrize("question, first", [
+    ("Why does the enlarged photo look so natural?", "natural"),
+    ("My scan is grainy. Will the grain get worse when I enlarge it?", "noise"),
+    ("Will the small print on the label stay readable, with crisp letters?", "edges"),
+    ("How can a single model handle 2.5x and 7x without retraining?", "any-scale"),
+    ("Is the detail it adds real, or does it hallucinate it?", "invented"),
+    ("How long does a 4K frame take on a laptop CPU?", "speed"),
+    ("What are the limitations, and where does it fail?", "limits"),
+    ("I zoomed 30x and it looks waxy and smooth. Why?", "extreme-zoom"),
+])
+def test_first_topic(question, first):
+    assert detect_topics(question, [], []).ids[0] == first
+
+
+def test_the_asking_sentence_comes_first():
+    q = ("I enlarged a small and noisy image by 8x, and it looked natural. "
+         "How does it manage such clean results from very limited input?")
+    topics = detect_topics(q, [8.0], ["noise"])
+    assert topics.ids == ["natural", "noise"]  # "limited" is not a question about limits
+    assert topics.evidence[0] == 'natural: question says "clean"'
+
+
+def test_request_raises_topics_the_words_do_not():
+    topics = detect_topics("Please enlarge these.", [2.0, 12.0], ["noise"])
+    assert topics.ids == ["any-scale", "extreme-zoom", "noise"]
+    assert detect_topics("Please enlarge this.", [3.0], []).ids == []
+
+
+def test_at_most_a_few_topics_lead():
+    q = "Is it fast, natural, sharp on text, honest about invented detail, and what are its limits?"
+    assert len(detect_topics(q, [], []).ids) == MAX_TOPICS
+
+
+def test_scene_setting_sentences_do_not_raise_topics_when_something_is_asked():
+    q = "The scans are clean, with no dust or grain. What would a sixfold enlargement involve?"
+    assert detect_topics(q, [6.0], []).ids == []
+
+
+def test_a_short_question_asks_about_the_sentence_before_it():
+    q = "The result looks waxy. Why? My camera is noisy, by the way."
+    assert detect_topics(q, [], []).ids == ["extreme-zoom"]
+
+
+def test_words_inside_other_terms_do_not_raise_topics():
+    # "text-to-image" is not text in a picture; "restorer" is not a question about recovery
+    assert detect_topics("Can a text-to-image model draw a fox from my sentence?", [], []).ids == []
+    assert detect_topics("How does a transformer restorer compare with CNN upscalers?",
+                         [4.0], []).ids == []
