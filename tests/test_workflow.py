@@ -73,7 +73,7 @@ def test_workflow_file_of_a_demo_reproduces_its_images_and_numbers(tmp_path, rel
     assert rerun["psnr"] == demo.result.psnr.model_dump()
     assert rerun["ssim"] == demo.result.ssim.model_dump()
     assert rerun["weights"] == demo.result.weights
-    assert rerun["input_size"] == {"width": 30, "height": 25}
+    assert rerun["input_size"] == {"width": 25, "height": 25}  # the 75 px centre square at x3
     for name in ("model", "lr", "ground_truth"):
         again = np.asarray(Image.open(tmp_path / "rerun" / f"{name}.png"))
         assert np.array_equal(again, np.asarray(demo.pictures[name])), name
