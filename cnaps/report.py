@@ -109,7 +109,8 @@ def png_bytes(image) -> bytes:
 
 def _demo(prompt, catalog, request, options: AnswerOptions):
     """(DemoRun or None, reason when None)."""
-    from cnaps.demo import plan_demo, run_demo
+    from cnaps.demo import plan_demo
+    from cnaps.demo_cache import cached_run_demo
 
     families = [(m, catalog.match_model(m.name)) for m in prompt.models]
     runnable = [(m, f) for m, f in families if f and f.runnable]
@@ -126,7 +127,7 @@ def _demo(prompt, catalog, request, options: AnswerOptions):
                          image=options.image, seed=options.seed, scale=options.scale)
     except WeightsNotInstalledError as exc:
         return None, f"No demo was run: {exc}."
-    return run_demo(plan), None
+    return cached_run_demo(plan), None
 
 
 def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
