@@ -43,12 +43,15 @@ def default_dir() -> Path:
 
 @functools.cache
 def code_version() -> str:
-    """cnaps's version plus a hash of every source and shipped-weights file of the package:
-    any change to the code that could change a demo invalidates the cache."""
+    """cnaps's version plus a hash of every source and shipped-weights file of the package
+    but the command line (which only parses options; those that matter are in the plan): any
+    change to the code that could change a demo invalidates the cache."""
     from cnaps import __version__
 
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.relative_to(PACKAGE_DIR).parts[0] == "cli":
+            continue
         if path.is_file() and path.suffix in (".py", ".pt", ".json", ".toml"):
             digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
             digest.update(path.read_bytes())
@@ -182,14 +185,19 @@ def cached_run_demo(plan, cache: DemoCache | None = None):
 _models: dict[tuple[str, str], object] = {}
 
 
-def load_weights_once(name: str):
-    """The model for installed weights `name`, loaded once per process (keyed by the file's
-    path and recorded sha256, so replaced weights are loaded afresh)."""
+def load_weights_once(name_or_path: str | Path):
+    """The model for installed weights (a name) or a checkpoint file, loaded once per process;
+    keyed by the file's path and sha256 (recorded for installed weights, computed for a file),
+    so replaced weights are loaded afresh."""
     from cnaps.sr.inference import load_weights
-    from cnaps.sr.weights import resolve
+    from cnaps.sr.weights import resolve, sha256_of
 
-    entry = resolve(name)
-    key = (str(entry.file), entry.sha256)
+    path = Path(name_or_path)
+    if path.suffix in (".pth", ".pt") or path.exists():
+        key = (str(path.resolve()), sha256_of(path) if path.is_file() else "")
+    else:
+        entry = resolve(str(name_or_path))
+        key = (str(entry.file), entry.sha256)
     if key not in _models:
-        _models[key] = load_weights(name)
+        _models[key] = load_weights(name_or_path)
     return _models[key]

@@ -61,5 +61,7 @@ def run_collection(args, out_dir, answer_options: AnswerOptions, *, jobs, ray_ad
     click.echo(f"{len(rows)} prompts: {done} answered, {fresh} up to date, {len(failed)} "
                f"failed; wrote {out}/index.md, index.html, summary.jsonl")
     for r in failed:
-        click.echo(f"failed: {r.prompt}: {r.reason}", err=True)
+        name = Path(r.prompt).name
+        reason = r.reason if (r.reason or "").startswith(name) else f"{name}: {r.reason}"
+        click.echo(f"failed: {reason}", err=True)
     return 1 if failed else 0

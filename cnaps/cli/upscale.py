@@ -11,6 +11,8 @@ import numpy as np
 import torch
 
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
+from cnaps.cli.upscale_folder import upscale_folder_command
+from cnaps.parallel import parallel_options
 from cnaps.errors import ScaleError
 from cnaps.sr import imageio
 from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
@@ -55,17 +57,27 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @device_option
 @threads_option
+@parallel_options
 def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixels,
-            max_output_pixels, max_input_pixels, denoise, quiet, device, threads):
+            max_output_pixels, max_input_pixels, denoise, quiet, device, threads, **batch):
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
     16-bit, the EXIF orientation is applied. The output file appears only when complete.
+
+    INPUT may be a folder: every image in it (recursively) goes to -o OUTDIR under the same
+    relative path, as PNG; --jobs/--ray run several at once, --force redoes finished ones.
     """
     apply_threads(threads)
     size = parse_size(size_text)
     if scale is not None and size is not None:
         raise ScaleError("give --scale or --size, not both")
+    if input_path.is_dir():
+        return upscale_folder_command(
+            input_path, output, scale=scale, size=size,
+            weights=str(weights) if weights is not None else model_name, tile_pixels=tile_pixels,
+            max_output_pixels=max_output_pixels, max_input_pixels=max_input_pixels,
+            denoise=denoise, quiet=quiet, device=device, threads=threads, **batch)
     image = imageio.read_image(input_path, max_pixels=max_input_pixels)
     height, width = image.size
     out_h, out_w = output_size(height, width, scale=scale, size=size, max_pixels=max_output_pixels)
