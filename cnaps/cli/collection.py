@@ -50,6 +50,9 @@ def run_collection(args, out_dir, answer_options: AnswerOptions, *, jobs, ray_ad
                    no_cache, cache_dir, quiet) -> int:
     """Answer every prompt; print the tally and each failure; 0 if all answered, else 1."""
     prompts = expand_prompts(list(args))
+    if answer_options.image is not None:  # workers (Ray's) need not share our working folder
+        answer_options = answer_options.model_copy(
+            update={"image": str(Path(answer_options.image).resolve())})
     options = CollectionOptions(answer=answer_options, force=force,
                                 cache_dir=cache_folder({"no_cache": no_cache,
                                                         "cache_dir": cache_dir}))

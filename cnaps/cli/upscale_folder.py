@@ -22,6 +22,8 @@ def upscale_folder_command(input_dir: Path, output: Path | None, *, scale, size,
                           "without it")
     if scale is None and size is None:
         raise ScaleError("give either a scale (e.g. --scale 4) or an output size (--size WxH)")
+    if Path(weights).is_file():  # workers (Ray's) need not share our working folder
+        weights = str(Path(weights).resolve())
     options = FolderOptions(scale=scale, size=size, weights=weights, tile_pixels=tile_pixels,
                             max_output_pixels=max_output_pixels,
                             max_input_pixels=max_input_pixels, device=device,
