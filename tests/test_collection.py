@@ -237,3 +237,18 @@ def test_cache_key_follows_what_the_demo_depends_on(tmp_path, small_photo):
 def test_weights_are_loaded_once_per_process(released_model):
     first = demo_cache.load_weights_once("liif-edsr-baseline")
     assert demo_cache.load_weights_once("liif-edsr-baseline") is first
+
+
+def test_ray_missing_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray -> ImportError
+    code, out, err = run(["answer", FIXTURES / "sr_upscale_x2.txt", FIXTURES / "inpaint_lama.txt",
+                          "--no-demo", "--out", tmp_path / "a", "-q", "--ray"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "pip install 'cnaps[ray]'" in err
+
+
+def test_ray_value_that_is_not_an_address_is_a_usage_error(tmp_path, prompt_dir, capsys):
+    # `--ray` takes an optional value, so a folder right after it would be read as the address
+    code, _, err = run(["answer", "--ray", prompt_dir, FIXTURES / "sr_upscale_x2.txt",
+                        "--no-demo", "--out", tmp_path / "a"], capsys)
+    assert code == 2 and "--ray=ADDRESS" in err and err.count("\n") == 1

@@ -40,9 +40,12 @@ def cache_folder(batch: dict) -> str | None:
 
 
 def configure_cache(batch: dict) -> None:
-    """One prompt: the demo cache as the options say."""
+    """One prompt: the demo cache as the options say (and a --ray value checked, so a
+    folder swallowed as its address is not silently dropped)."""
     from cnaps import demo_cache
+    from cnaps.parallel import check_ray_address
 
+    check_ray_address(batch.get("ray_address"))
     demo_cache.configure(cache_folder(batch))
 
 
