@@ -116,6 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default=",".join(ALL_MODES))
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "batch.json")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="reuse this work folder (its demo caches) instead of a new one")
     args = parser.parse_args()
     modes = args.modes.split(",")
     prompts = sorted(PROMPTS.glob("*.txt"))
@@ -123,9 +125,10 @@ def main() -> None:
         sys.exit(f"no prompts in {PROMPTS}")
     print(machine(), flush=True)
     results = {"machine": machine(), "runs": {}}
-    work = Path(tempfile.mkdtemp(prefix="cnaps-batch-bench-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="cnaps-batch-bench-"))
     photos = work / "photos"
-    make_photos(photos)
+    if not photos.is_dir():
+        make_photos(photos)
     caches = {"1": work / "cache-1", "jobs2": work / "cache-jobs2", "ray": work / "cache-ray"}
     flags = {"1": [], "jobs2": ["--jobs", "2"], "ray": ["--ray=local"]}
     for mode in modes:

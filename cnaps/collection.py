@@ -178,6 +178,10 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
     return row.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 
 
+def _crashed_row(prompt: str, reason: str) -> SummaryRow:
+    return SummaryRow(prompt=prompt, stem=Path(prompt).stem, status="failed", reason=reason)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -252,6 +256,6 @@ def answer_collection(prompts: list[Path], out_dir: str | Path, options: Collect
             min(jobs, len(prompts)))})
     task = functools.partial(answer_one, out_dir=out_dir, options=options)
     rows = run_all(task, [str(p) for p in prompts], jobs=jobs, ray=ray, desc="answering",
-                   unit="prompt", quiet=quiet)
+                   unit="prompt", quiet=quiet, on_crash=_crashed_row)
     write_index(rows, out_dir)
     return rows

@@ -52,8 +52,12 @@ def check_ray_address(address: str | None) -> str | None:
 
 
 def run_all(fn: Callable, items: Sequence, *, jobs: int = 1, ray: str | None = None,
-            desc: str = "", unit: str = "item", quiet: bool = False) -> list:
-    """[fn(item) for item in items], run as asked, with a progress bar on stderr."""
+            desc: str = "", unit: str = "item", quiet: bool = False,
+            on_crash: Callable[[object, str], object] | None = None) -> list:
+    """[fn(item) for item in items], run as asked, with a progress bar on stderr.
+
+    `on_crash(item, reason)` makes the result for an item whose worker died (killed for
+    memory, crashed) instead of stopping the run; without it the error propagates."""
     if jobs < 1:
         raise ParallelError(f"--jobs must be at least 1, got {jobs}")
     ray = check_ray_address(ray)
@@ -61,30 +65,41 @@ def run_all(fn: Callable, items: Sequence, *, jobs: int = 1, ray: str | None = N
                dynamic_ncols=True)
     try:
         if ray is not None:
-            return _run_ray(fn, items, ray, bar)
+            return _run_ray(fn, items, ray, bar, on_crash)
         if jobs == 1 or len(items) <= 1:
             results = []
             for item in items:
                 results.append(fn(item))
                 bar.update()
             return results
-        return _run_pool(fn, items, jobs, bar)
+        return _run_pool(fn, items, jobs, bar, on_crash)
     finally:
         bar.close()
 
 
-def _run_pool(fn, items, jobs, bar) -> list:
+def _crashed(on_crash, item, exc: BaseException):
+    if on_crash is None:
+        raise exc
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return on_crash(item, f"worker died: {type(exc).__name__}: {first}")
+
+
+def _run_pool(fn, items, jobs, bar, on_crash) -> list:
     results: list = [None] * len(items)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
         futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # the worker process died (BrokenProcessPool, ...)
+                results[i] = _crashed(on_crash, items[i], exc)
             bar.update()
     return results
 
 
-def _run_ray(fn, items, address, bar) -> list:
+def _run_ray(fn, items, address, bar, on_crash) -> list:
     try:
         import ray
     except ImportError:
@@ -107,7 +122,11 @@ def _run_ray(fn, items, address, bar) -> list:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                results[where[ref]] = ray.get(ref)
+                i = where[ref]
+                try:
+                    results[i] = ray.get(ref)
+                except Exception as exc:  # worker crashed or was killed (RayError)
+                    results[i] = _crashed(on_crash, items[i], exc)
                 bar.update()
         return results
     finally:

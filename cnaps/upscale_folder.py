@@ -30,8 +30,9 @@ from cnaps.errors import CnapsError, InputImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DONE_DIR = ".cnaps-done"
-# Measured with the released EDSR-baseline LIIF at the default 512x512 tile: a worker's RSS
-# peaked at about 0.9 GB on a small image; rounded up for safety.
+# Measured with the released EDSR-baseline LIIF at the default 512x512 tile: peak RSS 0.36 GB
+# for a worker upscaling 128-200 px photos x4, 0.79 GB (still running) for a 900x512 photo x2,
+# whose encoder needs two tiles; 1.2 GB leaves room for the tile's activations.
 WORKER_BASE_BYTES = 1_200_000_000
 INPUT_BYTES_PER_PIXEL = 12     # float32 RGB input tensor
 OUTPUT_BYTES_PER_PIXEL = 16    # uint8 result (3) + HWC numpy copy (3) + PIL image (4) + slack
@@ -186,6 +187,11 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
                                       "seconds": round(time.perf_counter() - started, 3)})
 
 
+def _crashed_row(rel: str, reason: str, suffix: str) -> ImageRow:
+    return ImageRow(source=rel, output=str(output_path(Path(rel), suffix)), status="failed",
+                    reason=reason)
+
+
 def available_memory() -> int | None:
     """MemAvailable from /proc/meminfo in bytes, None where there is none."""
     try:
@@ -257,6 +263,7 @@ def upscale_folder(src_root: Path, out_root: Path, options: FolderOptions, *, jo
     task = functools.partial(upscale_one, src_root=str(src_root), out_root=str(out_root),
                              options=options)
     rows = run_all(task, [str(p) for p in images], jobs=workers, ray=ray, desc="upscaling",
-                   unit="image", quiet=quiet)
+                   unit="image", quiet=quiet, on_crash=functools.partial(
+                       _crashed_row, suffix=options.suffix))
     return rows, workers
 
