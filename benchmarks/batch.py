@@ -143,8 +143,10 @@ def main() -> None:
             if kind == "cold":
                 run["distinct_demos"], run["demo_seconds"] = distinct_demos(cache)
         else:
+            # one torch thread per process: on a shared CPU, OpenMP threads that wait on each
+            # other spin instead of working (--jobs and Ray already give one thread per worker)
             argv = ["upscale", str(photos), "-o", str(work / f"out-{mode}"), "--scale", "4",
-                    "-q", *flags[how]]
+                    "-q", *flags[how], *(["--threads", "1"] if how == "1" else [])]
             run = run_measured(argv)
             run["items"] = 20
         run["per_second"] = round(run["items"] / run["seconds"], 2)
