@@ -12,8 +12,8 @@ import torch
 
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
 from cnaps.cli.upscale_folder import upscale_folder_command
-from cnaps.parallel import parallel_options
 from cnaps.errors import ScaleError
+from cnaps.parallel import parallel_options
 from cnaps.sr import imageio
 from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
 from cnaps.sr.inference import upscale as run_upscale
