@@ -343,10 +343,11 @@ def deterministic_torch():
 
 def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
     """Float (H, W, 3) output of the named weights for an 8-bit LR, and the weights' sha256."""
-    from cnaps.sr.inference import load_weights, upscale
+    from cnaps.demo_cache import load_weights_once
+    from cnaps.sr.inference import upscale
     from cnaps.sr.weights import resolve
 
-    model = load_weights(weights)
+    model = load_weights_once(weights)
     inp = torch.tensor(lr).permute(2, 0, 1).float().div(255.0)  # (3, h, w)
     with deterministic_torch(), torch.no_grad():
         out = upscale(model, inp, size)  # (3, H, W) in [0, 1]

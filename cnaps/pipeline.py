@@ -27,7 +27,8 @@ def no_demo_reason(prompt, families) -> str:
 
 def run_demo_stage(prompt, families, request, options: AnswerOptions):
     """(DemoRun or None, the reason when None) for the first runnable recommended model."""
-    from cnaps.demo import plan_demo, run_demo
+    from cnaps.demo import plan_demo
+    from cnaps.demo_cache import cached_run_demo
 
     runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
     if not runnable:
@@ -40,7 +41,7 @@ def run_demo_stage(prompt, families, request, options: AnswerOptions):
                          image=options.image, seed=options.seed, scale=options.scale)
     except WeightsNotInstalledError as exc:
         return None, f"No demo was run: {exc}."
-    return run_demo(plan), None
+    return cached_run_demo(plan), None
 
 
 def html_details(classification, request, topics, judgements) -> list[str]:

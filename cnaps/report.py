@@ -19,6 +19,9 @@ from cnaps.demo import DemoResult
 from cnaps.topics import Topics
 
 ANSWER_FILES = ("answer.md", "answer.html", "answer.json")
+# The collection run's skip-if-done stamp (cnaps.collection), written beside an answer.
+DONE_FILE = ".cnaps-done.json"
+OWNED = ANSWER_FILES + ("images", DONE_FILE)  # what cnaps may replace in an answer folder
 
 
 class _Record(BaseModel):
@@ -124,7 +127,7 @@ def check_answer_folder(out_dir: str | Path) -> None:
     """OutputError now, before any work, if write_report could not write out_dir."""
     from cnaps.output import check_folder_target
 
-    check_folder_target(out_dir, owned=ANSWER_FILES + ("images",), marker="answer.json")
+    check_folder_target(out_dir, owned=OWNED, marker="answer.json")
 
 
 def write_report(report: Report, out_dir: str | Path) -> Path:
@@ -135,5 +138,5 @@ def write_report(report: Report, out_dir: str | Path) -> Path:
     files = {"answer.md": report.markdown.encode("utf-8"),
              "answer.html": report.html.encode("utf-8"),
              "answer.json": report.json_text().encode("utf-8"), **report.images}
-    write_folder(out_dir, files, owned=ANSWER_FILES + ("images",), marker="answer.json")
+    write_folder(out_dir, files, owned=OWNED, marker="answer.json")
     return Path(out_dir)

@@ -4,30 +4,40 @@ from __future__ import annotations
 
 import click
 
+from cnaps.cli.collection import (collection_cli_options, configure_cache, is_collection,
+                                  run_collection)
 from cnaps.pipeline import make_report
 from cnaps.report import AnswerOptions, check_answer_folder, default_out_dir, write_report
 
 
 @click.command("answer")
-@click.argument("prompt_file", type=click.Path(dir_okay=False))
+@click.argument("prompts", metavar="PROMPT_OR_DIR...", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Output folder [default: runs/<prompt file stem>/].")
+              help="Output folder [default: runs/<prompt file stem>/; runs/answers/ for many].")
 @click.option("--image", type=click.Path(dir_okay=False),
               help="Photo for the demo [default: scikit-image's astronaut].")
 @click.option("--scale", type=float, help="Demo scale [default: from the question, else x4].")
 @click.option("--no-demo", is_flag=True, help="Do not run the model; answer from sources only.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the demo's noise.")
-def answer(prompt_file, out_dir, image, scale, no_demo, seed):
-    """Answer the question in PROMPT_FILE, citing only the prompt's sources.
+@collection_cli_options
+def answer(prompts, out_dir, image, scale, no_demo, seed, **batch):
+    """Answer the question in each prompt file, citing only the prompt's sources.
 
     Writes answer.md (three numbered sections), answer.html (self-contained page),
     answer.json (machine-readable) and images/ (input, bicubic, model output, ground truth,
     side-by-side comparison) into the output folder, all or nothing. When a recommended model
     is one cnaps can run (LIIF), a demo upscales a real photo at the question's scale with its
     degradations and measures PSNR/SSIM against bicubic.
+
+    Several files, folders (their *.txt) or globs: one folder per prompt under --out, plus
+    index.md, index.html and summary.jsonl; exit code 1 when some prompts failed.
     """
     options = AnswerOptions(demo=not no_demo, image=image, scale=scale, seed=seed)
+    if is_collection(prompts):
+        return run_collection(prompts, out_dir, options, **batch)
+    configure_cache(batch)
+    prompt_file = prompts[0]
     out_dir = out_dir or default_out_dir(prompt_file)
     check_answer_folder(out_dir)  # a bad --out fails before the demo runs
     report = make_report(prompt_file, options)

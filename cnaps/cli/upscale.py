@@ -11,8 +11,10 @@ import numpy as np
 import torch
 
 from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
+from cnaps.cli.upscale_folder import upscale_folder_command
 from cnaps.errors import OutputError, ScaleError
 from cnaps.output import check_can_write
+from cnaps.parallel import parallel_options
 from cnaps.sr import imageio
 from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
 from cnaps.sr.inference import upscale as run_upscale
@@ -72,19 +74,29 @@ def _check_output(input_path: Path, output: Path, image: imageio.LoadedImage) ->
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @device_option
 @threads_option
+@parallel_options
 def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixels,
-            max_output_pixels, max_input_pixels, denoise, quiet, device, threads):
+            max_output_pixels, max_input_pixels, denoise, quiet, device, threads, **batch):
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
     16-bit in PNG/TIFF (other formats get it scaled to 8 bits, with a note), the EXIF
     orientation is applied. The output file appears only when complete; OUTPUT is checked
     before the model runs and may not be INPUT.
+
+    INPUT may be a folder: every image in it (recursively) goes to -o OUTDIR under the same
+    relative path, as PNG; --jobs/--ray run several at once, --force redoes finished ones.
     """
     apply_threads(threads)
     size = parse_size(size_text)
     if scale is not None and size is not None:
         raise ScaleError("give --scale or --size, not both")
+    if input_path.is_dir():
+        return upscale_folder_command(
+            input_path, output, scale=scale, size=size,
+            weights=str(weights) if weights is not None else model_name, tile_pixels=tile_pixels,
+            max_output_pixels=max_output_pixels, max_input_pixels=max_input_pixels,
+            denoise=denoise, quiet=quiet, device=device, threads=threads, **batch)
     image = imageio.read_image(input_path, max_pixels=max_input_pixels)
     height, width = image.size
     out_h, out_w = output_size(height, width, scale=scale, size=size, max_pixels=max_output_pixels)

@@ -1,0 +1,203 @@
+"""A disk cache of demo results, and the weights loaded once per process.
+
+A demo's result depends only on what the plan says (weights, scale, degradations and their
+seed, photo, and the labels the answer shows), on the bytes of the photo and of the installed
+weights, on the code that runs it and on the torch version. Those are hashed into one key; the
+entry holds the `DemoResult` and the pictures as PNG bytes, so an answer made from the cache is
+byte-identical to one made by running the demo (answer.json's `demo.seconds` then keeps the
+time the demo took when it ran).
+
+Entries are single JSON files written through a temporary sibling and `os.replace`, so
+concurrent workers (local processes or Ray tasks on a shared folder) never see half an entry.
+An entry that does not parse, whose checksum or key does not match, or whose pictures do not
+decode is recomputed and overwritten, never trusted.
+
+The cache is off for library callers until `configure()` is called; `cnaps answer` turns it on
+(default folder `$CNAPS_HOME/cache/demos`) unless `--no-cache` is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import platformdirs
+from PIL import Image
+
+FORMAT = 1  # bump when the entry layout changes
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_dir() -> Path:
+    """`$CNAPS_HOME/cache/demos`, else the platform's user cache folder (as the weights)."""
+    root = os.environ.get("CNAPS_HOME")
+    base = Path(root) if root else Path(platformdirs.user_cache_dir("cnaps"))
+    return base / "cache" / "demos"
+
+
+@functools.cache
+def code_version() -> str:
+    """cnaps's version plus a hash of every source and shipped-weights file of the package
+    but the command line (which only parses options; those that matter are in the plan): any
+    change to the code that could change a demo invalidates the cache."""
+    from cnaps import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.relative_to(PACKAGE_DIR).parts[0] == "cli":
+            continue
+        if path.is_file() and path.suffix in (".py", ".pt", ".json", ".toml"):
+            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def weights_fingerprint() -> dict[str, str]:
+    """name -> sha256 of every installed weights file (the demo may swap weights, e.g. for
+    noisy inputs, so all of them count). Read from the weights index: no file is re-hashed."""
+    from cnaps.sr.weights import installed
+
+    return {name: entry.sha256 for name, entry in sorted(installed().items())}
+
+
+def _file_sha256(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def demo_key(plan) -> str | None:
+    """The cache key of a `DemoPlan`, or None when it cannot be cached (an unreadable photo:
+    the demo itself then reports the error)."""
+    import torch
+
+    photo = None
+    if plan.image is not None:
+        photo = _file_sha256(plan.image)
+        if photo is None:
+            return None
+    material = {"format": FORMAT, "plan": plan.model_dump(mode="json"), "photo_sha256": photo,
+                "weights": weights_fingerprint(), "code": code_version(),
+                "torch": torch.__version__}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _checksum(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class DemoCache:
+    """Demo results on disk under `root`, one file per key."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def load(self, key: str):
+        """The cached `DemoRun`, or None when absent or not trustworthy."""
+        from cnaps.demo import DemoResult, DemoRun
+
+        path = self.path(key)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            payload = entry["payload"]
+            if entry.get("sha256") != _checksum(payload) or payload.get("key") != key:
+                return None
+            result = DemoResult.model_validate(payload["result"])
+            pictures = {}
+            for name, data in payload["pictures"].items():
+                with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as im:
+                    im.load()
+                    pictures[name] = im.copy()
+            return DemoRun(result=result, pictures=pictures)
+        except FileNotFoundError:
+            return None
+        except Exception:  # corrupt in any way: recompute, never trust
+            return None
+
+    def store(self, key: str, run) -> None:
+        payload = {"key": key, "result": run.result.model_dump(mode="json"),
+                   "pictures": {name: base64.b64encode(_png(img)).decode("ascii")
+                                for name, img in run.pictures.items()}}
+        text = json.dumps({"format": FORMAT, "sha256": _checksum(payload), "payload": payload})
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+_active: DemoCache | None = None
+
+
+def configure(root: str | Path | None) -> DemoCache | None:
+    """Turn the cache on at `root` (None: off) for this process; returns it."""
+    global _active
+    _active = DemoCache(root) if root is not None else None
+    return _active
+
+
+def active() -> DemoCache | None:
+    return _active
+
+
+def cached_run_demo(plan, cache: DemoCache | None = None):
+    """`cnaps.demo.run_demo(plan)`, answered from the cache when an entry matches."""
+    from cnaps import demo
+
+    cache = cache if cache is not None else _active
+    key = demo_key(plan) if cache is not None else None
+    if key is None:
+        return demo.run_demo(plan)
+    run = cache.load(key)
+    if run is not None:
+        cache.hits += 1
+        return run
+    cache.misses += 1
+    run = demo.run_demo(plan)
+    cache.store(key, run)
+    # Answer from what was stored, so a cold run and a warm one give the very same pictures.
+    return cache.load(key) or run
+
+
+_models: dict[tuple[str, str], object] = {}
+
+
+def load_weights_once(name_or_path: str | Path):
+    """The model for installed weights (a name) or a checkpoint file, loaded once per process;
+    keyed by the file's path and sha256 (recorded for installed weights, computed for a file),
+    so replaced weights are loaded afresh."""
+    from cnaps.sr.inference import load_weights
+    from cnaps.sr.weights import resolve, sha256_of
+
+    path = Path(name_or_path)
+    if path.suffix in (".pth", ".pt") or path.exists():
+        key = (str(path.resolve()), sha256_of(path) if path.is_file() else "")
+    else:
+        entry = resolve(str(name_or_path))
+        key = (str(entry.file), entry.sha256)
+    if key not in _models:
+        _models[key] = load_weights(name_or_path)
+    return _models[key]
