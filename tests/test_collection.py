@@ -103,7 +103,7 @@ def test_collection_index_summary_and_failure_isolation(tmp_path, prompt_dir, ca
     for row in rows[1:]:
         assert row["status"] == "answered" and row["reason"] is None
         answer = json.loads((out_dir / row["stem"] / "answer.json").read_text())
-        assert row["question"] == answer["question"] and row["task"] == answer["task"]["id"]
+        assert row["question"] == answer["question"] and row["task"] == answer["classification"]["task_id"]
     by_stem = {r["stem"]: r for r in rows}
     # the scales the questions ask ("2x", "3.5x"), read independently of the code
     assert by_stem["sr_upscale_x2"]["scales_asked"] == [2.0]
@@ -231,7 +231,11 @@ def test_cache_key_follows_what_the_demo_depends_on(tmp_path, small_photo):
     other = tmp_path / "other.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(other)
     assert key(image=str(other)) != base
-    assert key(image=str(tmp_path / "missing.png")) is None  # the demo reports that error
+    gone = tmp_path / "gone.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(gone)
+    plan = plan_demo("liif-edsr-baseline", "LIIF", [2.0], [], image=str(gone), scale=2.0)
+    gone.unlink()
+    assert demo_cache.demo_key(plan) is None  # unreadable now: the demo reports that error
 
 
 def test_weights_are_loaded_once_per_process(released_model):
