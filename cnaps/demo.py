@@ -66,6 +66,7 @@ class DemoImages(BaseModel):
     model: str = "images/model.png"
     ground_truth: str = "images/ground_truth.png"
     comparison: str = "images/comparison.png"
+    workflow: str = "images/workflow.json"  # cnaps.workflow: rerun with `cnaps run`
 
 
 class DemoPlan(BaseModel):

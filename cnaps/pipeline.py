@@ -26,22 +26,23 @@ def no_demo_reason(prompt, families) -> str:
 
 
 def run_demo_stage(prompt, families, request, options: AnswerOptions):
-    """(DemoRun or None, the reason when None) for the first runnable recommended model."""
+    """(DemoRun or None, the reason when None, the DemoPlan that ran or None) for the first
+    runnable recommended model."""
     from cnaps.demo import plan_demo
     from cnaps.demo_cache import cached_run_demo
 
     runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
     if not runnable:
-        return None, no_demo_reason(prompt, families)
+        return None, no_demo_reason(prompt, families), None
     if not options.demo:
-        return None, "No demo was run (--no-demo was given)."
+        return None, "No demo was run (--no-demo was given).", None
     _, family = runnable[0]
     try:
         plan = plan_demo(family.weights, family.name, request.scales, request.degradations,
                          image=options.image, seed=options.seed, scale=options.scale)
     except WeightsNotInstalledError as exc:
-        return None, f"No demo was run: {exc}."
-    return cached_run_demo(plan), None
+        return None, f"No demo was run: {exc}.", None
+    return cached_run_demo(plan), None, plan
 
 
 def html_details(classification, request, topics, judgements) -> list[str]:
@@ -72,8 +73,8 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     classification = classify(prompt, catalog)
     request = extract_request(prompt.question)
     topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
-    judgements = judge_related(prompt, classification, catalog)
-    run, reason = run_demo_stage(prompt, families, request, options)
+    judgements = judge_related(prompt, classification, catalog, request=request)
+    run, reason, plan = run_demo_stage(prompt, families, request, options)
     demo = run.result if run else None
 
     context = build_context(prompt, catalog, families, classification, request, topics.ids,
@@ -81,6 +82,11 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     markdown, guard = guard_citations(render_markdown(context), prompt.allowed_urls)
     images = ({getattr(demo.images, k): png_bytes(v) for k, v in run.pictures.items()}
               if run else {})
+    if plan is not None:  # the demo as a workflow anyone can rerun: `cnaps run images/workflow.json`
+        from cnaps.workflow import workflow_for_demo
+
+        images[demo.images.workflow] = (workflow_for_demo(plan).model_dump_json(indent=2)
+                                        + "\n").encode("utf-8")
     html = render_html(HtmlContext(
         title=f"cnaps answer: {prompt.source}", body=markdown_to_html(markdown, images),
         details=html_details(classification, request, topics, judgements)))
