@@ -202,15 +202,17 @@ def configure_device(dev: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-def train_step(model: LIIF, optimizer: torch.optim.Optimizer, scheduler, batch: Batch) -> float:
-    """One optimiser step of the paper's objective: L1 on normalised RGB at the queries."""
+def train_step(model: LIIF, optimizer: torch.optim.Optimizer, scheduler,
+               batch: Batch) -> torch.Tensor:
+    """One optimiser step of the paper's objective: L1 on normalised RGB at the queries.
+    Returns the loss as a detached tensor on the model's device (no host sync here)."""
     pred = model(batch.inp, batch.coord, batch.cell)  # (B, Q, 3)
     loss = torch.nn.functional.l1_loss(pred, batch.gt)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     scheduler.step()
-    return loss.item()
+    return loss.detach()
 
 
 def split_images(cfg: TrainConfig) -> tuple[list[Path], list[Path]]:
@@ -295,7 +297,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
     last_save, loss_avg = time.monotonic(), None
     while step < end:
         t0 = time.monotonic()
-        loss = train_step(model, optimizer, scheduler, sampler.batch(cfg.batch_size).to(dev))
+        loss = train_step(model, optimizer, scheduler, sampler.batch(cfg.batch_size).to(dev)).item()
         step += 1
         loss_avg = loss if loss_avg is None else 0.9 * loss_avg + 0.1 * loss
         bar.update(1)
