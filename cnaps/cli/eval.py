@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
+from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
+                               precision_option, threads_option)
 from cnaps.errors import ConfigError, ScaleError
 
 
@@ -55,9 +56,10 @@ def _scales(text: str) -> list[float]:
               help="Write a PSNR-vs-scale plot (PNG) here.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @device_option
+@precision_option
 @threads_option
 def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, jpeg, seed,
-             limit, json_path, plot_path, progress, device, threads):
+             limit, json_path, plot_path, progress, device, precision, threads):
     """Score a model against plain bicubic with the LIIF paper's protocol.
 
     For each HR image and scale s: crop to a multiple of s, make the LR by bicubic
@@ -84,7 +86,9 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
     apply_threads(threads)
     label = str(weights) if weights else model_name
     model = load_weights(weights if weights else model_name)
-    upscaler = model_upscaler(model, pick_device(device))
+    device = pick_device(device)
+    announce_precision(precision, device)
+    upscaler = model_upscaler(model, device, precision)
     report = evaluate(data, settings, upscaler, Path(label).name, progress)
     click.echo(format_table(report))
     click.echo(f"({report.protocol}; {report.seconds:.0f} s)", err=True)

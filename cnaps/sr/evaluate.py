@@ -224,12 +224,15 @@ def evaluate(data: Path, settings: EvalSettings, upscaler: Upscaler, model_name:
                       torch_threads=torch.get_num_threads())
 
 
-def model_upscaler(model, device: torch.device | str = "cpu") -> Upscaler:
-    """The engine's `upscale` for a loaded model, as an Upscaler (output back on the CPU)."""
+def model_upscaler(model, device: torch.device | str = "cpu",
+                   precision: str = "exact") -> Upscaler:
+    """The engine's `upscale` for a loaded model, as an Upscaler (output back on the CPU).
+    The protocol's figures are `exact`; `fast` measures what the bfloat16 mode costs."""
     from cnaps.sr.inference import upscale
 
     def run(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return upscale(model, lr, size, progress=False, device=device).cpu()
+        return upscale(model, lr, size, progress=False, device=device,
+                       precision=precision).cpu()
     return run
 
 

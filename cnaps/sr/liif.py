@@ -39,10 +39,10 @@ _FUSED_LINEAR = _fused_linear_available()
 
 
 def _linear(x: torch.Tensor, layer: nn.Linear, relu: bool) -> torch.Tensor:
-    """Linear (+ ReLU). On CPU float32, oneDNN's fused linear+ReLU: one pass over the output
-    instead of two, about 20% faster per layer here than addmm followed by relu_. Anywhere else
-    (other devices, bf16, builds without the op) the public addmm + relu_."""
-    if _FUSED_LINEAR and x.device.type == "cpu" and x.dtype == torch.float32:
+    """Linear (+ ReLU). On CPU float32 and bfloat16, oneDNN's fused linear+ReLU: one pass over
+    the output instead of two, about 20% faster per layer here than addmm followed by relu_.
+    Anywhere else (other devices and dtypes, builds without the op) the public addmm + relu_."""
+    if _FUSED_LINEAR and x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16):
         return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias,
                                                   "relu" if relu else "none", [], "")
     out = torch.addmm(layer.bias, x, layer.weight.t())
@@ -129,7 +129,8 @@ class LIIF(nn.Module):
         first = self.imnet.layers[0]
         channels = feat.shape[1]
         weight = first.weight[:, : channels * 9].reshape(-1, channels, 3, 3)
-        return F.conv2d(feat, weight, first.bias, padding=padding)
+        # In the fast mode the encoder's bfloat16 features meet a float32 first layer.
+        return F.conv2d(feat.to(weight.dtype), weight, first.bias, padding=padding)
 
     def query(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor,
               grid: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
@@ -217,8 +218,8 @@ class LIIF(nn.Module):
             grid3 = part.view(n_rows, n_cols, hidden)
             grid3.add_(row_term.unsqueeze(1)).add_(col_term.unsqueeze(0))
             areas.append((rel_y.unsqueeze(1) * rel_x.unsqueeze(0)).abs_().add_(1e-9).view(-1))
-        hid = buf.relu_()
         linears = [m for m in self.imnet.layers[1:] if isinstance(m, torch.nn.Linear)]
+        hid = buf.relu_().to(linears[0].weight.dtype)  # fast mode: bfloat16 from here on
         for layer in linears[:-1]:
             hid = _linear(hid, layer, relu=True)
         pred = _linear(hid, linears[-1], relu=False).view(4, n, -1)

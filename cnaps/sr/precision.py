@@ -114,8 +114,14 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> Pre
 
 
 def model_in(model: nn.Module, dtype: torch.dtype) -> nn.Module:
-    """The model itself for float32; otherwise a copy with its weights in `dtype` (the caller's
-    model is left as it is, so the same model can run exact and fast)."""
+    """The model itself for float32; otherwise a copy with its weights in `dtype` except the
+    MLP's first layer (the caller's model is left as it is, so one model runs exact and fast).
+
+    The first layer stays float32 because LIIF adds small per-query terms (offset, cell) to a
+    large per-cell projection there; it costs a rank-4 update per query, not a matrix product,
+    so float32 is free and keeps the offsets' effect unrounded."""
     if dtype == torch.float32:
         return model
-    return copy.deepcopy(model).to(dtype)
+    fast = copy.deepcopy(model).to(dtype)
+    fast.imnet.layers[0].float()
+    return fast
