@@ -36,3 +36,10 @@ class DataError(CnapsError):
 
 class NetworkError(CnapsError):
     """A remote service (arXiv, GitHub) that could not be reached or answered unexpectedly."""
+
+
+def validation_line(exc) -> str:
+    """A pydantic ValidationError as one line: where (dotted path), what, and how many problems."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    return f"{where}: {first['msg']} ({exc.error_count()} problem(s))"

@@ -81,3 +81,16 @@ def test_training_step_runs_on_meta():
                   torch.full((2, 20, 2), 0.1), torch.rand(2, 20, 3)).to(META)
     loss = train_step(model, optimizer, scheduler, batch)
     assert loss.device == META and loss.shape == ()
+
+
+def test_pick_device():
+    from cnaps.errors import ConfigError
+    from cnaps.sr.device import pick_device
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="auto, cpu, cuda"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            pick_device("cuda")

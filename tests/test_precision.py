@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from cnaps.cli import main
-from cnaps.sr import precision
+from cnaps.sr import device as precision
 from cnaps.sr.inference import upscale
 
 INTEL_SPR = "processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_bf16 amx_tile\n"

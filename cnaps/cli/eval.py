@@ -9,7 +9,8 @@ import click
 
 from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
                                precision_option, threads_option)
-from cnaps.errors import ConfigError, ScaleError
+from cnaps.errors import ConfigError, ScaleError, validation_line
+from cnaps.sr.weights import DEFAULT_WEIGHTS
 
 
 def _split(text: str, what: str) -> list[str]:
@@ -36,7 +37,7 @@ def _scales(text: str) -> list[float]:
               help="Comma-separated set folder names, e.g. Set5,Set14,B100.")
 @click.option("--scales", default="2,3,4,6,8", show_default=True,
               help="Comma-separated integer scales, e.g. 2,3,4,6,8,12,18,24,30.")
-@click.option("--model", "model_name", default="liif-edsr-baseline", show_default=True,
+@click.option("--model", "model_name", default=DEFAULT_WEIGHTS, show_default=True,
               help="Installed weights name (see `cnaps weights list`).")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="A checkpoint file to evaluate instead of --model.")
@@ -79,8 +80,7 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
                                 lr_kernel=lr_kernel, metric=metric, noise=noise, jpeg=jpeg,
                                 seed=seed, limit=limit, per_image=True)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"--{err['loc'][0]}: {err['msg']}") from None
+        raise ConfigError(f"--{validation_line(exc)}") from None
     for name in settings.sets:  # fail on a bad folder before loading the model
         list_images(data, name, settings.limit)
     apply_threads(threads)

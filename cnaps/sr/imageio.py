@@ -22,6 +22,8 @@ from cnaps.errors import InputImageError
 # Largest input we decode (pixels). Pillow's own bomb guard is disabled in favour of this
 # explicit, configurable one, checked on the header before any pixel is decoded.
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
+# File suffixes taken as images when a folder is read (training data, benchmark sets, photos).
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
 @dataclass
@@ -136,3 +138,10 @@ def save_atomic(img: Image.Image, path: str | Path, **params) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of any image `read_image` reads (grayscale repeated, alpha dropped,
+    16-bit rounded to 8): the one reader of training, evaluation and benchmark images."""
+    rgb = read_image(path, max_pixels=max_pixels).rgb
+    return np.ascontiguousarray((rgb * 255).round_().to(torch.uint8).permute(1, 2, 0).numpy())

@@ -20,10 +20,10 @@ from tqdm import tqdm
 from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
 from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
-from cnaps.sr.precision import model_in, resolve_precision
-from cnaps.sr.weights import resolve
+from cnaps.sr.device import model_in, resolve_precision
+from cnaps.sr.weights import DEFAULT_WEIGHTS, resolve
 
-DEFAULT_WEIGHTS = "liif-edsr-baseline"
+__all__ = ["DEFAULT_WEIGHTS", "load_weights", "output_size", "upscale"]
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
 # small enough to stay in cache between layers (measured fastest of 2k-16k here).
 DEFAULT_CHUNK = 2048
@@ -119,7 +119,7 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
     uint8 rounded when out_dtype is torch.uint8 (what image files need, at a quarter of the
     memory). tile_pixels: encoder tile size, halo included (default: the encoder's own).
     precision: exact (float32), fast (bfloat16 encoder and MLP where the device has the
-    units, else exact) or auto (fast where measured faster); see cnaps.sr.precision."""
+    units, else exact) or auto (fast where measured faster); see cnaps.sr.device."""
     height, width = size
     h, w = lr.shape[-2:]
     device = torch.device(device)

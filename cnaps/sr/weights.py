@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict
 from cnaps.errors import CheckpointError, WeightsNotInstalledError
 from cnaps.sr.checkpoint import encoder_name, load_model, read_checkpoint
 
+# The weights every command uses unless told otherwise: the released EDSR-baseline LIIF.
+DEFAULT_WEIGHTS = "liif-edsr-baseline"
+
 
 class KnownWeights(BaseModel):
     """A weights file cnaps knows by name: its identity and where it can be obtained."""

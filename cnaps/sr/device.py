@@ -1,4 +1,5 @@
-"""The engine's numeric precision: `exact` (float32, the paper's numbers) or `fast` (bfloat16).
+"""Where and how precisely the engine runs: the device (`auto`, `cpu`, `cuda`) and the numeric
+precision, `exact` (float32, the paper's numbers) or `fast` (bfloat16).
 
 `fast` runs the encoder convolutions and the MLP's matrix products in bfloat16, which recent
 CPUs execute on dedicated units (x86 `avx512_bf16` / `amx_bf16`, Arm `bf16`) at 2-4x their
@@ -23,11 +24,26 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnaps.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("exact", "fast", "auto")
 # `auto` takes bfloat16 when its matrix product is at least this much faster than float32:
 # below it, rounding is not worth it (the MLP is ~70-90% of the time, the rest does not speed up).
 AUTO_MIN_SPEEDUP = 1.5
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 / AMX, Arm (cpuinfo "bf16")
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` (CUDA when this PyTorch sees a GPU, else the CPU), `cpu` or `cuda`."""
+    if name not in DEVICES:
+        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda asked for, but this PyTorch sees no CUDA GPU; "
+                          "use --device cpu or auto")
+    return torch.device(name)
 
 
 @dataclass(frozen=True)
