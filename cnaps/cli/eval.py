@@ -10,6 +10,7 @@ import click
 from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
                                precision_option, threads_option)
 from cnaps.errors import ConfigError, ScaleError, validation_line
+from cnaps.sr.device import resolve_precision
 from cnaps.sr.weights import DEFAULT_WEIGHTS
 
 
@@ -89,7 +90,11 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
     device = pick_device(device)
     announce_precision(precision, device)
     upscaler = model_upscaler(model, device, precision)
-    report = evaluate(data, settings, upscaler, Path(label).name, progress)
+    name = Path(label).name
+    chosen = resolve_precision(precision, device)
+    if chosen.name == "fast":  # the report says it is not the exact protocol
+        name += f" (precision fast, {str(chosen.dtype).removeprefix('torch.')})"
+    report = evaluate(data, settings, upscaler, name, progress)
     click.echo(format_table(report))
     click.echo(f"({report.protocol}; {report.seconds:.0f} s)", err=True)
     if json_path:
