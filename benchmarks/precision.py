@@ -122,12 +122,15 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
         for p in precisions:
             first: list[float] = []
             spent = {"encoder": 0.0, "query": 0.0}
+            tiles: list[dict] = []  # per encoder tile: its encoder time, query time, pixels
             original_query, original_features = LIIF.query_grid, inference._features
 
             def query_spy(self, *args, **kwargs):  # notes when the first output chunk is ready
                 t0 = time.perf_counter()
                 result = original_query(self, *args, **kwargs)
                 spent["query"] += time.perf_counter() - t0
+                tiles[-1]["query_s"] += time.perf_counter() - t0
+                tiles[-1]["pixels"] += args[1].numel() * args[2].numel()
                 if not first:
                     first.append(time.perf_counter() - start)
                 return result
@@ -136,6 +139,7 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
                 t0 = time.perf_counter()
                 result = original_features(*args, **kwargs)
                 spent["encoder"] += time.perf_counter() - t0
+                tiles.append({"encoder_s": time.perf_counter() - t0, "query_s": 0.0, "pixels": 0})
                 return result
 
             LIIF.query_grid, inference._features = query_spy, features_spy
@@ -147,7 +151,7 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
             t = time.perf_counter() - start
             rows.append({"threads": threads, "input": f"{size[0]}x{size[1]}", "scale": scale,
                          "precision": p, "seconds": t, "first_pixels_s": first[0] if first else None,
-                         "encoder_s": spent["encoder"], "query_s": spent["query"],
+                         "encoder_s": spent["encoder"], "query_s": spent["query"], "tiles": tiles,
                          "mpix_per_s": out[0] * out[1] / 1e6 / t})
             print(f"  {size[0]}x{size[1]} x{scale:g} {p}: {t:.1f} s", file=sys.stderr, flush=True)
     return rows
