@@ -1,6 +1,6 @@
-"""Training data for LIIF (Chen et al., CVPR 2021, its training recipe; reference code yinboc/liif): HR
-image folders and random (LR, query) batches with the paper's sampling, plus noise/JPEG
-degradation of the LR input (the same functions evaluation uses, `cnaps.sr.degrade`).
+"""Training data for LIIF (Chen et al., CVPR 2021; reference code yinboc/liif): HR image
+folders and random (LR, query) batches with the paper's sampling, plus noise/JPEG degradation
+of the LR input (the same functions evaluation uses, `cnaps.sr.degrade`).
 Building a folder of installable photos is `cnaps.sr.photos`.
 
 Per sample (the paper's recipe): scale s ~ U(scale_min, scale_max); a random square HR crop of
