@@ -150,7 +150,8 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
                 LIIF.query_grid, inference._features = original_query, original_features
             t = time.perf_counter() - start
             rows.append({"threads": threads, "input": f"{size[0]}x{size[1]}", "scale": scale,
-                         "precision": p, "seconds": t, "first_pixels_s": first[0] if first else None,
+                         "precision": p, "seconds": t,
+                         "first_pixels_s": first[0] if first else None,
                          "encoder_s": spent["encoder"], "query_s": spent["query"], "tiles": tiles,
                          "mpix_per_s": out[0] * out[1] / 1e6 / t})
             print(f"  {size[0]}x{size[1]} x{scale:g} {p}: {t:.1f} s", file=sys.stderr, flush=True)

@@ -196,9 +196,10 @@ class LIIF(nn.Module):
         first = self.imnet.layers[0]
         w_rel = first.weight[:, -4:-2]
         device = proj.device
+        # float32, computed as the reference does; the term is the same for every query: (256,)
         rel_cell = torch.tensor([cell[0], cell[1]], device=device) \
-            * torch.tensor([h, w], device=device).float()  # float32, as the reference computes it
-        cell_term = rel_cell.to(first.weight.dtype) @ first.weight[:, -2:].t()  # (256,): every query
+            * torch.tensor([h, w], device=device).float()
+        cell_term = rel_cell.to(first.weight.dtype) @ first.weight[:, -2:].t()
 
         def offsets(coords, n_cells, shift):
             index = nearest_cell((coords + (shift / n_cells + EPS_SHIFT)).clamp_(-1 + 1e-6, 1 - 1e-6),

@@ -267,7 +267,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
     last_save, loss_avg = time.monotonic(), None
     while step < end:
         t0 = time.monotonic()
-        loss = train_step(model, optimizer, scheduler, sampler.batch(cfg.batch_size).to(dev)).item()
+        batch = sampler.batch(cfg.batch_size).to(dev)
+        loss = train_step(model, optimizer, scheduler, batch).item()
         step += 1
         loss_avg = loss if loss_avg is None else 0.9 * loss_avg + 0.1 * loss
         bar.update(1)
