@@ -46,14 +46,15 @@ def timed(fn):
     return time.perf_counter() - start, out
 
 
-def speed(model, threads: int, seed: int, budget: int, repeats: int) -> list[dict]:
+def speed(model, threads: int, seed: int, budget: int, repeats: int,
+          sizes: tuple[int, ...] = SIZES) -> list[dict]:
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
-    inputs = {size: photo_crop(size, rng) for size in SIZES}
+    inputs = {size: photo_crop(size, rng) for size in SIZES}  # the same crops for any --sizes
     upscale(model, inputs[64], (96, 96), precision="fast")  # warm-up both paths
     upscale(model, inputs[64], (96, 96))
     rows = []
-    for size in SIZES:
+    for size in sizes:
         for scale in SCALES:
             out = (size * scale, size * scale)
             t_exact = t_fast = float("inf")
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--user-size", default="4000x3000", help="WxH of the user photo")
     parser.add_argument("--user-scales", default="2")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="input sides (px)")
     parser.add_argument("--sets", default="Set5,Set14")
     parser.add_argument("--scales", default="2,3,4,6,8")
     parser.add_argument("--user-precisions", default="fast,exact")
@@ -187,7 +189,8 @@ def main() -> None:
     if args.speed:
         results["speed"] = []
         for n in threads:
-            results["speed"] += speed(model, n, args.seed, args.plain_budget, args.repeats)
+            results["speed"] += speed(model, n, args.seed, args.plain_budget, args.repeats,
+                                      tuple(int(v) for v in args.sizes.split(",")))
             save()
         rows = [[str(r["threads"]), f"{r['size']}px", f"x{r['scale']}",
                  f"{r['exact_s']:.2f}", f"{r['fast_s']:.2f}",
