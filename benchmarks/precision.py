@@ -112,7 +112,7 @@ def user_photo(width: int, height: int) -> torch.Tensor:
 
 
 def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
-              precisions: list[str]) -> list[dict]:
+              precisions: list[str], save=lambda rows: None) -> list[dict]:
     """8-bit output as `cnaps upscale` writes it; also the time until the first tile's output
     pixels exist (encoder of the first tile + its first query chunk)."""
     torch.set_num_threads(threads)
@@ -156,6 +156,7 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
                          "encoder_s": spent["encoder"], "query_s": spent["query"], "tiles": tiles,
                          "mpix_per_s": out[0] * out[1] / 1e6 / t})
             print(f"  {size[0]}x{size[1]} x{scale:g} {p}: {t:.1f} s", file=sys.stderr, flush=True)
+            save(rows)  # long cases: keep what is measured
     return rows
 
 
@@ -210,10 +211,13 @@ def main() -> None:
                     rows, markdown=True))
     if args.user:
         size = tuple(int(v) for v in args.user_size.lower().split("x"))
+        def keep(rows):
+            results["user"] = rows
+            save()
+
         results["user"] = user_case(model, threads[-1], size,
                                     [float(s) for s in args.user_scales.split(",")],
-                                    args.user_precisions.split(","))
-        save()
+                                    args.user_precisions.split(","), keep)
         print(table(["threads", "input", "scale", "precision", "seconds", "first pixels (s)",
                      "encoder (s)", "queries (s)", "rest (s)", "MP/s"],
                     [[str(r["threads"]), r["input"], f"x{r['scale']:g}", r["precision"],
