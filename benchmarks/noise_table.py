@@ -25,7 +25,8 @@ import torch
 
 from cnaps.sr import metrics
 from cnaps.sr.denoise import AUTO_THRESHOLD, ROBUST, estimate_noise_sigma, prefilter
-from cnaps.sr.evaluate import EvalSettings, list_images, make_pair, read_rgb
+from cnaps.sr.evaluate import EvalSettings, list_images, make_pair
+from cnaps.sr.imageio import read_rgb
 from cnaps.sr.inference import load_weights, upscale
 from cnaps.sr.resize import resize_pil
 
@@ -85,7 +86,7 @@ def run(args) -> None:
     models = {}
     for name in args.methods:
         if name in ("liif", "nlm") and "released" not in models:
-            models["released"] = load_weights("liif-edsr-baseline")
+            models["released"] = load_weights()
         if name == "robust":
             models["robust"] = load_weights(args.robust)
     for set_name in args.sets:

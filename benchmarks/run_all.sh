@@ -19,6 +19,10 @@ THREADS="${THREADS:-1}"
   echo
   "$PY" memory.py --markdown --threads "$THREADS" $QUICK
   echo
+  echo "## Fast mode (bf16) against the exact engine and the plain algorithm"
+  echo
+  "$PY" precision.py --speed --quality --threads "$THREADS"
+  echo
   echo "## End-to-end answer time"
   echo
   "$PY" answer_time.py --markdown --threads "$THREADS"

@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load_weights("liif-edsr-baseline")
+    model = load_weights()
     cases = QUICK if args.quick else [(s, k) for s in SIZES for k in SCALES]
     rng = np.random.default_rng(args.seed)
     inputs = {size: photo_crop(size, rng) for size in sorted({s for s, _ in cases})}

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cnaps.errors import ConfigError
+from cnaps.errors import ConfigError, validation_line
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
 UNKNOWN_TASK = "unknown"
@@ -244,7 +244,5 @@ def load_catalog(directory: Path | str | None = None, cache: Path | str | None =
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid catalog in {directory}: {where}: {first['msg']} "
-                          f"({exc.error_count()} problem(s)); fix the TOML files") from None
+        raise ConfigError(f"invalid catalog in {directory}: {validation_line(exc)}; "
+                          "fix the TOML files") from None

@@ -25,8 +25,9 @@ from PIL import Image, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import InputImageError, ScaleError
+from cnaps.figure import comparison, short, to_uint8
 from cnaps.sr import imageio
-from cnaps.figure import busiest_box, comparison, short, to_uint8
+from cnaps.sr.crops import busiest_box
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
 NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units

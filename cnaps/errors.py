@@ -41,3 +41,11 @@ class NetworkError(CnapsError):
 class OutputError(CnapsError):
     """An output location that cannot be written (read-only, a file in the way, ...) or that
     holds files cnaps must not replace."""
+
+
+def validation_line(exc) -> str:
+    """A pydantic ValidationError as one line: where (dotted path), what, and how many problems."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
+    return f"{where}: {message} ({exc.error_count()} problem(s))"

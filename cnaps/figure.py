@@ -24,22 +24,6 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
 
 
-def busiest_box(gt: np.ndarray) -> tuple[int, int, int]:
-    """(top, left, side) of the square with the most detail (gradient energy): the zoom."""
-    h, w = gt.shape[:2]
-    side = max(8, min(h, w) // 4)
-    gray = gt.astype(np.float64).mean(-1)
-    energy = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
-    best, box = -1.0, (0, 0, side)
-    step = max(1, side // 4)
-    for top in range(0, h - side, step):
-        for left in range(0, w - side, step):
-            score = float(energy[top:top + side - 1, left:left + side - 1].sum())
-            if score > best:
-                best, box = score, (top, left, side)
-    return box
-
-
 def wrap(label: str, font, width: int) -> list[str]:
     """Break a caption into lines no wider than `width` pixels (at word boundaries)."""
     lines: list[str] = []

@@ -56,6 +56,7 @@ class FolderOptions(BaseModel):
     max_input_pixels: int
     suffix: str = Field(".png", description="output format, by extension")
     device: str = "auto"
+    precision: str = Field("exact", description="exact | fast | auto (cnaps.sr.device)")
     threads: int | None = None
     force: bool = False
 
@@ -163,7 +164,8 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
         out_dtype = torch.float32 if image.sixteen_bit else torch.uint8
         result = run_upscale(model, image.rgb, (out_h, out_w), tile_pixels=options.tile_pixels,
                              out_dtype=out_dtype, progress=False,
-                             device=pick_device(options.device))
+                             device=pick_device(options.device),
+                             precision=options.precision).cpu()
         alpha = (imageio.resize_alpha(image.alpha, (out_h, out_w))
                  if image.alpha is not None else None)
         if image.sixteen_bit:

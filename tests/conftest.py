@@ -18,10 +18,10 @@ def released_model():
     """The released EDSR-baseline-LIIF weights, as `make install` puts them in the cache."""
     from cnaps.errors import WeightsNotInstalledError
     from cnaps.sr.checkpoint import load_model
-    from cnaps.sr.weights import resolve
+    from cnaps.sr.weights import DEFAULT_WEIGHTS, resolve
 
     try:
-        entry = resolve("liif-edsr-baseline")
+        entry = resolve(DEFAULT_WEIGHTS)
     except WeightsNotInstalledError as exc:
         pytest.skip(f"{exc} (make install does this)")
     return load_model(entry.file)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cnaps.errors import DataError, ScaleError
+from cnaps.errors import DataError, ScaleError, InputImageError
 from cnaps.sr.evaluate import (EvalReport, EvalSettings, evaluate, format_table, list_images,
                                make_pair, model_upscaler, plot, read_rgb, validate_scales)
 from cnaps.sr.resize import resize_pil
@@ -57,7 +57,7 @@ def test_read_rgb_converts_grayscale(data, tmp_path):
     assert img.shape == (50, 45, 3) and np.array_equal(img[..., 0], img[..., 2])
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(InputImageError, match="not an image"):
         read_rgb(bad)
 
 

@@ -21,7 +21,9 @@ def small_model():
 
 def test_pixel_centres_match_spec():
     assert torch.allclose(pixel_centres(4), torch.tensor([-0.75, -0.25, 0.25, 0.75]))
-    assert torch.equal(pixel_centres(7, torch.tensor([2, 5])), pixel_centres(7)[[2, 5]])
+    assert torch.allclose(pixel_centres(7, torch.tensor([2, 5])),
+                          torch.tensor([-1 + 5 / 7, -1 + 11 / 7]), atol=1e-7)
+    assert pixel_centres(3, device="meta").device.type == "meta"
 
 
 @pytest.mark.parametrize("lr_size,out_size", [((9, 11), (27, 33)), ((8, 8), (12, 12)),
@@ -64,3 +66,29 @@ def test_gradients_flow_through_fast_forward(small_model):
     assert all(g is not None for g in grads)
     assert small_model.imnet.layers[0].weight.grad.abs().sum() > 0
     small_model.zero_grad(set_to_none=True)
+
+
+def test_public_fallback_of_the_fused_linear(released_model, monkeypatch):
+    """Without torch's private oneDNN op (other builds, devices, versions) the public
+    addmm + relu path gives the plain reference's numbers too."""
+    from plain_liif import plain_upscale
+
+    from cnaps.sr import liif
+    from cnaps.sr.inference import upscale
+
+    monkeypatch.setattr(liif, "_FUSED_LINEAR", False)
+    torch.manual_seed(0)
+    lr = torch.rand(3, 10, 12)
+    assert (upscale(released_model, lr, (31, 37)) - plain_upscale(released_model, lr, 31, 37)
+            ).abs().max().item() < TOLERANCE
+
+
+def test_fused_linear_check_sees_a_missing_op(monkeypatch):
+    from cnaps.sr import liif
+
+    class NoMkldnn:
+        def __getattr__(self, name):
+            raise AttributeError(name)
+
+    monkeypatch.setattr(torch.ops, "mkldnn", NoMkldnn())
+    assert liif._fused_linear_available() is False

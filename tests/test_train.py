@@ -15,7 +15,7 @@ from cnaps.cli import main
 from cnaps.errors import ConfigError
 from cnaps.sr.checkpoint import load_model, read_checkpoint
 from cnaps.sr.data import Sampler
-from cnaps.sr.train import TrainConfig, build_model, load_config, resolve_device, train
+from cnaps.sr.train import TrainConfig, build_model, load_config, train
 
 TINY = {
     "batch_size": 4, "steps": 6, "steps_per_epoch": 3, "seed": 1,
@@ -138,14 +138,6 @@ def test_checkpoints_are_in_the_released_format(tmp_path, folder):
     assert best["model"]["name"] == "liif"
     model = load_model(tmp_path / "run" / "best.pth")
     assert model.encoder_spec.args["n_feats"] == 8
-
-
-def test_resolve_device():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type in ("cpu", "cuda")
-    if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="no CUDA"):
-            resolve_device("cuda")
 
 
 def test_cli_train_and_clean_errors(tmp_path, folder, capsys):

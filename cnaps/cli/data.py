@@ -34,7 +34,7 @@ def data(out, cache, debian, packages, max_side):
     """
     import platformdirs
 
-    from cnaps.sr.data import DEBIAN_PACKAGES, assemble
+    from cnaps.sr.photos import DEBIAN_PACKAGES, assemble
 
     cache = Path(cache) if cache else Path(platformdirs.user_cache_dir("cnaps")) / "debs"
     chosen = list(packages) or DEBIAN_PACKAGES

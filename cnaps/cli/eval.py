@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
-from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
-from cnaps.errors import ConfigError, OutputError, ScaleError
+from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
+                               precision_option, threads_option)
+from cnaps.errors import ConfigError, OutputError, ScaleError, validation_line
 from cnaps.output import atomic_file, check_can_write
+from cnaps.sr.device import resolve_precision
+from cnaps.sr.weights import DEFAULT_WEIGHTS
 
 
 MAX_EVAL_SCALE = 1000
@@ -60,7 +63,7 @@ def _check_outputs(json_path: Path | None, plot_path: Path | None) -> None:
               help="Comma-separated set folder names, e.g. Set5,Set14,B100.")
 @click.option("--scales", default="2,3,4,6,8", show_default=True,
               help="Comma-separated integer scales, e.g. 2,3,4,6,8,12,18,24,30.")
-@click.option("--model", "model_name", default="liif-edsr-baseline", show_default=True,
+@click.option("--model", "model_name", default=DEFAULT_WEIGHTS, show_default=True,
               help="Installed weights name (see `cnaps weights list`).")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="A checkpoint file to evaluate instead of --model.")
@@ -80,9 +83,10 @@ def _check_outputs(json_path: Path | None, plot_path: Path | None) -> None:
               help="Write a PSNR-vs-scale plot (PNG) here.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @device_option
+@precision_option
 @threads_option
 def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, jpeg, seed,
-             limit, json_path, plot_path, progress, device, threads):
+             limit, json_path, plot_path, progress, device, precision, threads):
     """Score a model against plain bicubic with the LIIF paper's protocol.
 
     For each HR image and scale s: crop to a multiple of s, make the LR by bicubic
@@ -102,16 +106,21 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
                                 lr_kernel=lr_kernel, metric=metric, noise=noise, jpeg=jpeg,
                                 seed=seed, limit=limit, per_image=True)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"--{err['loc'][0]}: {err['msg']}") from None
+        raise ConfigError(f"--{validation_line(exc)}") from None
     for name in settings.sets:  # fail on a bad folder before loading the model
         list_images(data, name, settings.limit)
     _check_outputs(json_path, plot_path)  # and on a bad output, before anything is written
     apply_threads(threads)
     label = str(weights) if weights else model_name
     model = load_weights(weights if weights else model_name)
-    upscaler = model_upscaler(model, pick_device(device))
-    report = evaluate(data, settings, upscaler, Path(label).name, progress)
+    device = pick_device(device)
+    announce_precision(precision, device)
+    upscaler = model_upscaler(model, device, precision)
+    name = Path(label).name
+    chosen = resolve_precision(precision, device)
+    if chosen.name == "fast":  # the report says it is not the exact protocol
+        name += f" (precision fast, {str(chosen.dtype).removeprefix('torch.')})"
+    report = evaluate(data, settings, upscaler, name, progress)
     click.echo(format_table(report))
     click.echo(f"({report.protocol}; {report.seconds:.0f} s)", err=True)
     if json_path:

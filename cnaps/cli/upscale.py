@@ -10,7 +10,8 @@ import click
 import numpy as np
 import torch
 
-from cnaps.cli.options import apply_threads, device_option, pick_device, threads_option
+from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
+                               precision_option, threads_option)
 from cnaps.cli.upscale_folder import upscale_folder_command
 from cnaps.errors import OutputError, ScaleError
 from cnaps.output import check_can_write
@@ -73,10 +74,12 @@ def _check_output(input_path: Path, output: Path, image: imageio.LoadedImage) ->
                    "if it matters, use the noise-robust weights (see cnaps.sr.denoise).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @device_option
+@precision_option
 @threads_option
 @parallel_options
 def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixels,
-            max_output_pixels, max_input_pixels, denoise, quiet, device, threads, **batch):
+            max_output_pixels, max_input_pixels, denoise, quiet, device, precision, threads,
+            **batch):
     """Enlarge INPUT by --scale (any real number > 1) or to --size WxH with LIIF.
 
     Grayscale stays grayscale, alpha is kept (enlarged with bicubic), 16-bit grayscale stays
@@ -96,7 +99,8 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
             input_path, output, scale=scale, size=size,
             weights=str(weights) if weights is not None else model_name, tile_pixels=tile_pixels,
             max_output_pixels=max_output_pixels, max_input_pixels=max_input_pixels,
-            denoise=denoise, quiet=quiet, device=device, threads=threads, **batch)
+            denoise=denoise, quiet=quiet, device=device, precision=precision, threads=threads,
+            **batch)
     image = imageio.read_image(input_path, max_pixels=max_input_pixels)
     height, width = image.size
     out_h, out_w = output_size(height, width, scale=scale, size=size, max_pixels=max_output_pixels)
@@ -123,8 +127,12 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
     model = load_weights(weights if weights is not None else model_name)
     started = time.perf_counter()
     out_dtype = torch.float32 if image.sixteen_bit else torch.uint8
+    device = pick_device(device)
+    if not quiet:
+        announce_precision(precision, device)
     result = run_upscale(model, rgb, (out_h, out_w), tile_pixels=tile_pixels,
-                         out_dtype=out_dtype, progress=not quiet, device=pick_device(device))
+                         out_dtype=out_dtype, progress=not quiet, device=device,
+                         precision=precision).cpu()
     alpha = imageio.resize_alpha(image.alpha, (out_h, out_w)) if image.alpha is not None else None
     if image.sixteen_bit:
         gray16 = np.round(result.mean(0).numpy() * 65535)

@@ -13,7 +13,8 @@ from cnaps.upscale_folder import FolderError, FolderOptions, upscale_folder
 
 def upscale_folder_command(input_dir: Path, output: Path | None, *, scale, size, weights,
                            tile_pixels, max_output_pixels, max_input_pixels, denoise, quiet,
-                           device, threads, jobs, ray_address, force) -> int:
+                           device, threads, jobs, ray_address, force,
+                           precision: str = "exact") -> int:
     """Every image of input_dir into output; 0 when all were done, 1 when some failed."""
     if output is None:
         raise FolderError("a folder needs an output folder: -o OUTDIR")
@@ -27,7 +28,7 @@ def upscale_folder_command(input_dir: Path, output: Path | None, *, scale, size,
     options = FolderOptions(scale=scale, size=size, weights=weights, tile_pixels=tile_pixels,
                             max_output_pixels=max_output_pixels,
                             max_input_pixels=max_input_pixels, device=device,
-                            threads=threads, force=force)
+                            precision=precision, threads=threads, force=force)
     rows, workers = upscale_folder(input_dir, output, options, jobs=jobs, ray=ray_address,
                                    quiet=quiet)
     if workers < jobs:

@@ -19,12 +19,17 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(img * 255 + 0.5), 0, 255).astype(np.uint8)
 
 
-def add_gaussian_noise(img: np.ndarray, sigma: float, seed: int | Sequence[int] = 0) -> np.ndarray:
+def add_gaussian_noise(img: np.ndarray, sigma: float,
+                       seed: int | Sequence[int] | np.random.Generator = 0) -> np.ndarray:
     """Add i.i.d. Gaussian noise of standard deviation `sigma` in 8-bit units (0-255).
 
-    uint8 input: noise added in float, then rounded and clipped to [0, 255] -> uint8, i.e. the
-    noisy image as it would be saved to an 8-bit file. Float input in [0, 1]: noise of
-    sigma / 255, clipped to [0, 1], not rounded. The same seed gives the same noise."""
+    uint8 input: noise (float64) added, then rounded half up (floor(x + 0.5)) and clipped to
+    [0, 255] -> uint8, i.e. the noisy image as it would be saved to an 8-bit file; training,
+    evaluation and the demo all round this way (a tie needs x + noise to land exactly on .5,
+    which continuous noise never does, so half up and half to even give the same images).
+    Float input in [0, 1]: noise of sigma / 255, clipped to [0, 1], not rounded.
+    `seed`: a seed (the same seed gives the same noise) or a Generator to draw from (training's
+    sampler), used as it is."""
     if sigma < 0:
         raise ValueError(f"noise sigma must be >= 0, got {sigma}")
     img = np.asarray(img)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-RELEASED = "liif-edsr-baseline"
+from cnaps.sr.weights import DEFAULT_WEIGHTS as RELEASED  # the released weights
+
 ROBUST = "liif-edsr-baseline-noise"
 # Estimated sigma (8-bit units) from which `auto` treats an input as noisy. Chosen on LR images
 # made from the training photos (`cnaps data`; 96 HR crops of 256-512 px, x4 and x8, clean and

@@ -19,16 +19,15 @@ from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from cnaps.errors import DataError, ScaleError
-from cnaps.sr import imageio, metrics
+from cnaps.sr import metrics
 from cnaps.sr.degrade import add_gaussian_noise, jpeg_compress
+from cnaps.sr.imageio import IMAGE_SUFFIXES, read_rgb
 from cnaps.sr.resize import downsample, resize_pil
 
-IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff"}
 MIN_SIDE_AFTER_SHAVE = 2 * metrics.SSIM_RADIUS + 1  # SSIM's window must fit
 
 # (3, h, w) float LR in [0, 1], (H, W) -> (3, H, W) float in [0, 1]
@@ -120,15 +119,6 @@ def list_images(data: Path, set_name: str, limit: int | None = None) -> list[Pat
         raise DataError(f"set {set_name} is empty: no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
                         f" in {folder}")
     return files[:limit] if limit else files
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8; grayscale and palette images are converted to RGB."""
-    try:
-        with Image.open(path) as im:
-            return imageio.rgb8(im, path)  # 16-bit and float scaled, bombs refused
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"cannot read image {path}: {exc}") from None
 
 
 def make_pair(hr: np.ndarray, scale: int, settings: EvalSettings,
@@ -224,12 +214,15 @@ def evaluate(data: Path, settings: EvalSettings, upscaler: Upscaler, model_name:
                       torch_threads=torch.get_num_threads())
 
 
-def model_upscaler(model, device: torch.device | str = "cpu") -> Upscaler:
-    """The engine's `upscale` for a loaded model, as an Upscaler (output back on the CPU)."""
+def model_upscaler(model, device: torch.device | str = "cpu",
+                   precision: str = "exact") -> Upscaler:
+    """The engine's `upscale` for a loaded model, as an Upscaler (output back on the CPU).
+    The protocol's figures are `exact`; `fast` measures what the bfloat16 mode costs."""
     from cnaps.sr.inference import upscale
 
     def run(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return upscale(model, lr, size, progress=False, device=device).cpu()
+        return upscale(model, lr, size, progress=False, device=device,
+                       precision=precision).cpu()
     return run
 
 

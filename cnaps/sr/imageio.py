@@ -31,6 +31,9 @@ HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 # Formats that store 16-bit grayscale; the others get an 8-bit version (see `fit_to_format`).
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 
+# File suffixes taken as images when a folder is read (training data, benchmark sets, photos).
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+
 
 @dataclass
 class LoadedImage:
@@ -221,3 +224,10 @@ def save_atomic(img: Image.Image, path: str | Path, **params) -> None:
     img = fit_to_format(img, fmt)
     with atomic_file(path) as tmp:
         img.save(tmp, format=fmt, **params)
+
+
+def read_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of any image `read_image` reads (grayscale repeated, alpha dropped,
+    16-bit rounded to 8): the one reader of training, evaluation and benchmark images."""
+    rgb = read_image(path, max_pixels=max_pixels).rgb
+    return np.ascontiguousarray((rgb * 255).round_().to(torch.uint8).permute(1, 2, 0).numpy())

@@ -20,9 +20,10 @@ from tqdm import tqdm
 from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
 from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
-from cnaps.sr.weights import verified_file
+from cnaps.sr.device import model_in, resolve_precision
+from cnaps.sr.weights import DEFAULT_WEIGHTS, verified_file
 
-DEFAULT_WEIGHTS = "liif-edsr-baseline"
+__all__ = ["DEFAULT_WEIGHTS", "load_weights", "output_size", "upscale"]
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
 # small enough to stay in cache between layers (measured fastest of 2k-16k here).
 DEFAULT_CHUNK = 2048
@@ -102,7 +103,8 @@ def _features(model: LIIF, inp: torch.Tensor, rows: tuple[int, int],
     fy0, fy1, fx0, fx1 = y0 - 1, y1 + 1, x0 - 1, x1 + 1  # cells the unfold reads
     ey0, ey1 = max(fy0 - halo, 0), min(fy1 + halo, h)
     ex0, ex1 = max(fx0 - halo, 0), min(fx1 + halo, w)
-    feat = model.encode(inp[:, :, ey0:ey1, ex0:ex1])
+    # Channels-last tiles: oneDNN's convolutions run about 1.4x faster on them here (same sums).
+    feat = model.encode(inp[:, :, ey0:ey1, ex0:ex1].contiguous(memory_format=torch.channels_last))
     # Zero-pad where the unfold margin leaves the image, then keep exactly fy0..fy1, fx0..fx1.
     pad = (max(-fx0, 0), max(fx1 - w, 0), max(-fy0, 0), max(fy1 - h, 0))
     feat = F.pad(feat, pad)
@@ -116,23 +118,26 @@ def _features(model: LIIF, inp: torch.Tensor, rows: tuple[int, int],
 def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
             tile_pixels: int | None = None, chunk: int = DEFAULT_CHUNK,
             out_dtype: torch.dtype = torch.float32, progress: bool = False,
-            device: torch.device | str = "cpu") -> torch.Tensor:
-    """Upscale lr (3, h, w) in [0, 1] to size (H, W).
+            device: torch.device | str = "cpu", precision: str = "exact") -> torch.Tensor:
+    """Upscale lr (3, h, w) in [0, 1] to size (H, W) on `device`.
 
-    Returns (3, H, W): float32 clamped to [0, 1] (the model's float output), or uint8 rounded
-    when out_dtype is torch.uint8 (what image files need, at a quarter of the memory).
-    tile_pixels: encoder tile size, halo included (default: the encoder's own)."""
+    Returns (3, H, W) on `device`: float32 clamped to [0, 1] (the model's float output), or
+    uint8 rounded when out_dtype is torch.uint8 (what image files need, at a quarter of the
+    memory). tile_pixels: encoder tile size, halo included (default: the encoder's own).
+    precision: exact (float32), fast (bfloat16 encoder and MLP where the device has the
+    units, else exact) or auto (fast where measured faster); see cnaps.sr.device."""
     height, width = size
     h, w = lr.shape[-2:]
     device = torch.device(device)
-    model = model.to(device)
-    inp = ((lr.to(device, torch.float32) - 0.5) / 0.5).unsqueeze(0)
-    out = torch.empty((3, height, width), dtype=out_dtype)
+    dtype = resolve_precision(precision, device).dtype
+    model = model_in(model.to(device), dtype)
+    inp = ((lr.to(device, torch.float32) - 0.5) / 0.5).unsqueeze(0).to(dtype)
+    out = torch.empty((3, height, width), dtype=out_dtype, device=device)
     # A square encoder tile of tile_pixels, minus the halo, is the block of LR cells per tile.
     tile_pixels = tile_pixels or model.encoder.default_tile_pixels
     block = max(16, math.isqrt(tile_pixels) - 2 * (model.receptive_radius + 1))
     row_bands, col_bands = _bands(height, h, block), _bands(width, w, block)
-    col_coord, row_coord = pixel_centres(width), pixel_centres(height)
+    col_coord, row_coord = pixel_centres(width, device=device), pixel_centres(height, device=device)
     cell = (2 / height, 2 / width)
     bar = tqdm(total=height * width, unit="px", unit_scale=True, delay=2, leave=False,
                disable=not progress, desc="upscaling")
@@ -150,7 +155,7 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
                 pred = (pred * 0.5 + 0.5).clamp_(0, 1).t().reshape(3, q1 - q0, c1 - c0)
                 if out_dtype == torch.uint8:
                     pred = pred.mul_(255).round_()
-                out[:, q0:q1, c0:c1] = pred.to("cpu", out_dtype)
+                out[:, q0:q1, c0:c1] = pred
                 bar.update((q1 - q0) * (c1 - c0))
     bar.close()
     return out

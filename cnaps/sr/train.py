@@ -24,12 +24,17 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cnaps.errors import CheckpointError, ConfigError, DataError
+from cnaps.errors import CheckpointError, ConfigError, DataError, validation_line
+from cnaps.sr import metrics
 from cnaps.sr.checkpoint import check_architecture, load_model, read_checkpoint, save_checkpoint
-from cnaps.sr.data import (Batch, Sampler, SamplerConfig, add_noise_u8, bicubic_u8, list_images,
-                           pixel_centres, read_rgb, to_input)
-from cnaps.sr.liif import LIIF
+from cnaps.sr.crops import busiest_crop
+from cnaps.sr.data import Batch, Sampler, SamplerConfig, list_images, to_input
+from cnaps.sr.degrade import add_gaussian_noise
+from cnaps.sr.device import pick_device
+from cnaps.sr.imageio import read_rgb
+from cnaps.sr.liif import LIIF, pixel_centres
 from cnaps.sr.registry import make
+from cnaps.sr.resize import resize_pil
 
 
 class ModelConfig(BaseModel):
@@ -162,21 +167,7 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where + ': ' if where else ''}"
-                          f"{err['msg'].removeprefix('Value error, ')} "
-                          f"({len(exc.errors())} error(s))") from None
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but no CUDA GPU is available; use auto or cpu")
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, not {device!r}")
-    return torch.device(device)
+        raise ConfigError(f"{path}: {validation_line(exc)}") from None
 
 
 def build_model(cfg: ModelConfig) -> LIIF:
@@ -190,29 +181,6 @@ def build_model(cfg: ModelConfig) -> LIIF:
     return make({"name": "liif", "args": model_args(cfg)})
 
 
-def y_psnr(pred: np.ndarray, gt: np.ndarray, shave: int) -> float:
-    """PSNR on the Y channel (LIIF_SPEC §4) of float (3, H, W) images in [0, 1]."""
-    diff = (pred - gt) * np.array([65.738, 129.057, 25.064], dtype=np.float64).reshape(3, 1, 1)
-    diff = diff.sum(0) / 256
-    if shave:
-        diff = diff[shave:-shave, shave:-shave]
-    return float(-10 * np.log10(np.mean(diff ** 2) + 1e-12))
-
-
-def _busiest_crop(img: np.ndarray, crop: int) -> np.ndarray:
-    """The most detailed of a 3x3 grid of candidate crops (wallpapers have smooth centres)."""
-    h, w = img.shape[:2]
-    best, best_energy = None, -1.0
-    for top in np.linspace(0, h - crop, 3).astype(int):
-        for left in np.linspace(0, w - crop, 3).astype(int):
-            patch = img[top:top + crop, left:left + crop].astype(np.float32).mean(-1)
-            energy = float(np.abs(np.diff(patch, axis=0)).mean()
-                           + np.abs(np.diff(patch, axis=1)).mean())
-            if energy > best_energy:
-                best, best_energy = img[top:top + crop, left:left + crop], energy
-    return np.ascontiguousarray(best)
-
-
 class Validator:
     """Fixed held-out (LR, HR) pairs; scores a model and the bicubic baseline per noise level."""
 
@@ -223,19 +191,19 @@ class Validator:
             h, w = img.shape[:2]
             if min(img.shape[:2]) < cfg.crop:
                 continue
-            hr = _busiest_crop(img, cfg.crop)
-            lr = bicubic_u8(hr, (cfg.crop // cfg.scale, cfg.crop // cfg.scale))
+            hr = busiest_crop(img, cfg.crop)
+            lr = resize_pil(hr, (cfg.crop // cfg.scale, cfg.crop // cfg.scale))
             for sigma in cfg.sigmas:
                 rng = np.random.default_rng([i, int(sigma * 1000)])
-                self.pairs[sigma].append((add_noise_u8(lr, sigma, rng), hr))
+                self.pairs[sigma].append((add_gaussian_noise(lr, sigma, rng), hr))
         if not self.pairs.get(cfg.sigmas[0]):
             raise DataError(f"no validation image is at least {cfg.crop}px on its short side")
-        self.bicubic = {s: self._mean(s, lambda lr, n: bicubic_u8(lr, (n, n)).transpose(2, 0, 1)
+        self.bicubic = {s: self._mean(s, lambda lr, n: resize_pil(lr, (n, n)).transpose(2, 0, 1)
                                       / 255.0) for s in cfg.sigmas}
 
     def _mean(self, sigma: float, upscale: Callable) -> float:
-        scores = [y_psnr(upscale(lr, self.cfg.crop), hr.transpose(2, 0, 1) / 255.0,
-                         self.cfg.scale) for lr, hr in self.pairs[sigma]]
+        scores = [metrics.psnr(upscale(lr, self.cfg.crop), hr.transpose(2, 0, 1) / 255.0,
+                               self.cfg.scale) for lr, hr in self.pairs[sigma]]
         return float(np.mean(scores))
 
     @torch.no_grad()
@@ -243,8 +211,8 @@ class Validator:
         was_training = model.training
         model.eval()
         n = self.cfg.crop
-        c = torch.from_numpy(pixel_centres(n))
-        coord = torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).view(1, -1, 2).to(device)
+        c = pixel_centres(n, device=device)
+        coord = torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).view(1, -1, 2)
         cell = torch.full_like(coord, 2.0 / n)
 
         def run(lr, size):
@@ -267,15 +235,17 @@ def configure_device(dev: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-def train_step(model: LIIF, optimizer: torch.optim.Optimizer, scheduler, batch: Batch) -> float:
-    """One optimiser step of the paper's objective: L1 on normalised RGB at the queries."""
+def train_step(model: LIIF, optimizer: torch.optim.Optimizer, scheduler,
+               batch: Batch) -> torch.Tensor:
+    """One optimiser step of the paper's objective: L1 on normalised RGB at the queries.
+    Returns the loss as a detached tensor on the model's device (no host sync here)."""
     pred = model(batch.inp, batch.coord, batch.cell)  # (B, Q, 3)
     loss = torch.nn.functional.l1_loss(pred, batch.gt)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     scheduler.step()
-    return loss.item()
+    return loss.detach()
 
 
 def split_images(cfg: TrainConfig) -> tuple[list[Path], list[Path]]:
@@ -314,7 +284,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
     deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    dev = resolve_device(device)
+    dev = pick_device(device)
     configure_device(dev)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -360,7 +330,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
     last_save, loss_avg = time.monotonic(), None
     while step < end:
         t0 = time.monotonic()
-        loss = train_step(model, optimizer, scheduler, sampler.batch(cfg.batch_size).to(dev))
+        batch = sampler.batch(cfg.batch_size).to(dev)
+        loss = train_step(model, optimizer, scheduler, batch).item()
         step += 1
         loss_avg = loss if loss_avg is None else 0.9 * loss_avg + 0.1 * loss
         bar.update(1)

@@ -26,6 +26,9 @@ from cnaps.errors import CheckpointError, OutputError, WeightsNotInstalledError
 from cnaps.output import atomic_file, prepare_folder
 from cnaps.sr.checkpoint import encoder_name, load_model, read_checkpoint
 
+# The weights every command uses unless told otherwise: the released EDSR-baseline LIIF.
+DEFAULT_WEIGHTS = "liif-edsr-baseline"
+
 
 class KnownWeights(BaseModel):
     """A weights file cnaps knows by name: its identity and where it can be obtained."""
