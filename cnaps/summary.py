@@ -15,6 +15,8 @@ import re
 from cnaps.prompt import PaperRef, ParsedPrompt
 
 MAX_CLAUSE = 140  # characters of "what the paper does"
+MAX_THAT_CLAUSE = 200  # the same for a reported claim ("Shows that ..."), which needs its verb
+THAT_CLAUSE = re.compile(r"^[A-Z][a-z]+s that ")
 MIN_CLAUSE = 35  # a break earlier than this would leave too little to say what the paper does
 STRONG_BREAKS = re.compile(r", (?:which|so|while|whereas|where|and|but|thus|allowing|making)\b| so that ")
 COMMA = re.compile(r",")
@@ -107,23 +109,26 @@ def _third_person(sentence: str) -> str:
 
 
 def _shorten(clause: str) -> str:
-    """One clause of at most MAX_CLAUSE characters, cut at the latest natural break that fits
+    """One clause of at most MAX_CLAUSE characters (MAX_THAT_CLAUSE for a reported claim), cut at
+    the latest natural break that fits
     (a colon or semicolon always ends it), else at a word boundary."""
     clause = clause.rstrip(" .!?")
     for mark in (": ", "; ", " - ", " — "):
         cut = clause.find(mark)
         if cut >= MIN_CLAUSE:
             clause = clause[:cut]
-    if len(clause) > MAX_CLAUSE:
+    # "Shows that X can improve Y": cut short, the claim loses its verb; allow it more room
+    limit = MAX_THAT_CLAUSE if THAT_CLAUSE.match(clause) else MAX_CLAUSE
+    if len(clause) > limit:
         # a strong break anywhere past the start, else the latest comma, else the latest linking
         # word in the second half, else the last whole word
-        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (COMMA, MAX_CLAUSE / 2), (WEAK_BREAKS, MAX_CLAUSE / 2)):
-            cuts = [m.start() for m in marks.finditer(clause) if earliest <= m.start() <= MAX_CLAUSE]
+        for marks, earliest in ((STRONG_BREAKS, MIN_CLAUSE), (COMMA, limit / 2), (WEAK_BREAKS, limit / 2)):
+            cuts = [m.start() for m in marks.finditer(clause) if earliest <= m.start() <= limit]
             if cuts:
                 clause = clause[:max(cuts)]
                 break
         else:
-            clause = clause[:MAX_CLAUSE].rsplit(" ", 1)[0]
+            clause = clause[:limit].rsplit(" ", 1)[0]
         if marks is WEAK_BREAKS or not cuts:
             # a linking word among the last three means its phrase was cut short: drop it
             words = clause.split(" ")

@@ -144,6 +144,16 @@ def test_long_sentences_are_cut_to_one_clause():
         "Replaces the interpolation step of an image enlarger with a learned module")
 
 
+def test_a_reported_claim_keeps_its_verb():
+    """"We show that X can do Y": cut at 140 characters the claim would stop before its verb."""
+    prompt = prompt_with([("Sharper Portraits", "Portraits taken at night lose texture. We show that "
+                           "adding a learned sharpness prior to a diffusion sampler can recover fine "
+                           "hair and fabric texture in portraits taken with phone cameras.")])
+    clause = what_it_does(prompt.related[0], set())
+    assert clause.startswith("Shows that adding a learned sharpness prior")
+    assert clause.endswith("can recover fine hair and fabric texture in portraits taken with phone cameras")
+
+
 def test_names_the_prompt_does_not_give_are_left_out():
     prompt = prompt_with([("Faster Enlarging", "Improves on ZoomNet-7 and PixelMax, the strongest earlier "
                            "upscalers, by sharing one encoder across all scale factors.")])
