@@ -13,9 +13,7 @@ CNAPS_GITHUB_API in the CLI) so tests exercise this path against a loopback serv
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cnaps.catalog import PaperMeta, RepoMeta, cache_dir, load_catalog
 from cnaps.errors import NetworkError
+from cnaps.output import write_text_atomic
 
 ARXIV_API = "https://export.arxiv.org/api/query"
 GITHUB_API = "https://api.github.com"
@@ -108,12 +107,8 @@ def fetch_repos(repos: list[str], cached: dict[str, RepoMeta], api_url: str = GI
 
 def _write_json(path: Path, data: dict[str, BaseModel]) -> None:
     """Write atomically: a crash mid-write never leaves half a cache file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({k: v.model_dump() for k, v in sorted(data.items())}, indent=2, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(payload + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, payload + "\n")
 
 
 def refresh(extra_ids: list[str] = (), extra_repos: list[str] = (), *, catalog_directory: Path | None = None,

@@ -18,8 +18,6 @@ import functools
 import glob
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError
+from cnaps.output import write_text_atomic
 from cnaps.report import DONE_FILE, AnswerOptions
 
 GLOB_CHARS = "*?["
@@ -168,7 +167,7 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
         report = make_report(prompt, options.answer)
         write_report(report, folder)
         row = _row_from_record(prompt, prompt.stem, report.record)
-        _write_atomic(folder / DONE_FILE, json.dumps(
+        write_text_atomic(folder / DONE_FILE, json.dumps(
             {"fingerprint": stamp, "row": row.model_dump(mode="json")}, indent=2) + "\n")
     except Exception as exc:  # isolate every failure to its prompt
         reason = str(exc).splitlines()[0] if str(exc) else ""
@@ -181,17 +180,6 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
 def _crashed_row(prompt: str, reason: str) -> SummaryRow:
     return SummaryRow(prompt=prompt, stem=Path(prompt).stem, status="failed", reason=reason)
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _cell(text: str, limit: int = 90) -> str:
@@ -234,10 +222,10 @@ def write_index(rows: list[SummaryRow], out_dir: Path) -> None:
     """index.md, index.html and summary.jsonl in out_dir, each written atomically."""
     from cnaps.answer import HtmlContext, markdown_to_html, render_html
 
-    _write_atomic(out_dir / "index.md", index_markdown(rows, "md"))
-    _write_atomic(out_dir / "index.html", render_html(HtmlContext(
+    write_text_atomic(out_dir / "index.md", index_markdown(rows, "md"))
+    write_text_atomic(out_dir / "index.html", render_html(HtmlContext(
         title="cnaps answers", body=markdown_to_html(index_markdown(rows, "html")))))
-    _write_atomic(out_dir / "summary.jsonl",
+    write_text_atomic(out_dir / "summary.jsonl",
                   "".join(r.model_dump_json() + "\n" for r in rows))
 
 

@@ -24,11 +24,12 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import platformdirs
 from PIL import Image
+
+from cnaps.output import write_text_atomic
 
 FORMAT = 1  # bump when the entry layout changes
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -137,17 +138,7 @@ class DemoCache:
                    "pictures": {name: base64.b64encode(_png(img)).decode("ascii")
                                 for name, img in run.pictures.items()}}
         text = json.dumps({"format": FORMAT, "sha256": _checksum(payload), "payload": payload})
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
+        write_text_atomic(self.path(key), text)
 
 _active: DemoCache | None = None
 

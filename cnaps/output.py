@@ -233,6 +233,13 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
         raise OutputError(describe_os_error(exc, path)) from None
 
 
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through `atomic_file`: all or nothing."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 @contextmanager
 def removed_on_failure(folder: str | Path, keep_contents: bool = False) -> Iterator[None]:
     """If `folder` did not exist and the block fails, remove it: everything in it was written

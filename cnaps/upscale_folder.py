@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Literal
@@ -27,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError, InputImageError
+from cnaps.output import write_text_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DONE_DIR = ".cnaps-done"
@@ -110,17 +109,6 @@ def fingerprint(source_bytes: bytes, options: FolderOptions) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 _threads_set = False
 
@@ -178,7 +166,7 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
             "status": "upscaled", "input_size": f"{width}x{height}",
             "output_size": f"{out_w}x{out_h}",
             "seconds": round(time.perf_counter() - started, 3)})
-        _write_atomic(stamp_file, json.dumps({"fingerprint": stamp,
+        write_text_atomic(stamp_file, json.dumps({"fingerprint": stamp,
                                               "row": row.model_dump(mode="json")}) + "\n")
         return row
     except Exception as exc:  # isolate every failure to its image

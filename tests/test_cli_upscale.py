@@ -5,15 +5,9 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from cnaps.cli import main
 from test_imageio import decompression_bomb
 
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
+from cli_run import run
 
 
 @pytest.fixture

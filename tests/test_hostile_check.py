@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.cli import main
+
+from cli_run import run
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -9,22 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from cnaps.cli import main
 from cnaps.errors import CheckpointError
 from cnaps.sr.checkpoint import check_architecture, save_checkpoint
 from cnaps.sr.registry import make
 from test_encoders import liif_spec
 
+from cli_run import run
+
 TINY_ARGS = {"encoder_spec": {"name": "edsr-baseline",
                               "args": {"n_resblocks": 1, "n_feats": 8, "no_upsampling": True}},
              "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [16]}}}
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 @pytest.fixture

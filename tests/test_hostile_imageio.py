@@ -13,22 +13,16 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from cnaps.cli import main
 from cnaps.errors import InputImageError
 from cnaps.sr.imageio import read_image, rgb8, saved_mode
 from test_imageio import decompression_bomb
+
+from cli_run import run
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 # An 8-bit grayscale photo and the same photo at 16 bits (x257: identical after scaling).
 PHOTO8 = skimage.data.camera()[200:264, 200:264]
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 def png16(array: np.ndarray) -> bytes:

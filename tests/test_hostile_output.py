@@ -13,19 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnaps.cli import main
 from cnaps.errors import OutputError
 from cnaps.output import atomic_file, write_folder
 
+from cli_run import run
+
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 ANSWER_OWNED = ("answer.md", "answer.html", "answer.json", "images")
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -7,17 +7,11 @@ import subprocess
 import pytest
 import torch
 
-from cnaps.cli import main
 from cnaps.sr.checkpoint import save_checkpoint
 from cnaps.sr.registry import make
 from test_hostile_checkpoint import TINY_ARGS
 
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
+from cli_run import run
 
 
 @pytest.mark.parametrize("index, message", [
