@@ -75,6 +75,7 @@ class TaskView(_Model):
     id: str
     name: str = Field(description="Markdown-safe task name")
     description: str = Field(description="Markdown-safe catalog description of the task")
+    enlarges: bool = Field(description="a super-resolution task: the scale factor matters")
 
 
 class RequestView(_Model):
@@ -348,7 +349,8 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         question=escape_markdown(prompt.question),
         cannot_answer=CANNOT_ANSWER if nothing_fits else None,
         task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
-                      description=escape_markdown(task.description)),
+                      description=escape_markdown(task.description),
+                      enlarges="super-resolution" in classification.task_id),
         request=request_view(request.scales, request.degradations),
         topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
         io=list(TASK_IO.get(classification.task_id, ("the user's image", "the processed image"))),
