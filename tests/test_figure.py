@@ -31,10 +31,3 @@ def test_comparison_wraps_long_captions_inside_their_panel():
     # the caption's ink stays inside its own column (nothing drawn in the gap between panels)
     gap = np.asarray(out)[:, 200 + figure.GAP:200 + 2 * figure.GAP]
     assert (gap == 255).all()
-
-
-def test_busiest_box_finds_the_detailed_corner():
-    gt = np.zeros((64, 64, 3), np.uint8)
-    gt[40:, 40:] = (np.indices((24, 24)).sum(0)[..., None] % 2) * 255  # a checkerboard corner
-    top, left, side = figure.busiest_box(gt)
-    assert side == 16 and top >= 32 and left >= 32

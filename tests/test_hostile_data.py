@@ -26,7 +26,7 @@ def test_unwritable_out_is_one_line_before_any_work(tmp_path, capsys, monkeypatc
     def no_work(*args, **kwargs):
         raise AssertionError("photos were assembled before OUT was checked")
 
-    monkeypatch.setattr("cnaps.sr.data.assemble", no_work)
+    monkeypatch.setattr("cnaps.sr.photos.assemble", no_work)
     code, err = run(["data", out.format(tmp=tmp_path), "--no-debian"], capsys)
     assert code == 2 and err.startswith("error: cannot write") and len(err.splitlines()) == 1
 
@@ -43,7 +43,7 @@ def test_failed_data_run_leaves_no_partial_folder(tmp_path, capsys, monkeypatch)
         (Path(out) / "skimage-astronaut.png").write_bytes(b"png")
         raise DataError("apt-get download failed")
 
-    monkeypatch.setattr("cnaps.sr.data.assemble", fails)
+    monkeypatch.setattr("cnaps.sr.photos.assemble", fails)
     code, err = run(["data", str(tmp_path / "out"), "--no-debian"], capsys)
     assert code == 2 and "apt-get download failed" in err
     assert not (tmp_path / "out").exists()
@@ -59,6 +59,6 @@ def test_failed_data_run_never_touches_an_existing_folder(tmp_path, capsys, monk
     def fails(*args, **kwargs):
         raise DataError("apt-get download failed")
 
-    monkeypatch.setattr("cnaps.sr.data.assemble", fails)
+    monkeypatch.setattr("cnaps.sr.photos.assemble", fails)
     assert run(["data", str(out), "--no-debian"], capsys)[0] == 2
     assert (out / "mine.png").read_bytes() == b"user's"

@@ -218,7 +218,7 @@ def test_answer_job_gives_json_and_html(client):
     job = sent.json()["job"]
     assert wait_done(client, job)["status"] == "done"
     record = client.get(f"/v1/jobs/{job}/result").json()
-    assert record["question"] and record["task"]["id"]
+    assert record["question"] and record["classification"]["task_id"]
     html = client.get(f"/v1/jobs/{job}/answer.html")
     assert html.headers["content-type"].startswith("text/html") and "<html" in html.text
     empty = client.post("/v1/answer", data={"prompt_text": ""})
