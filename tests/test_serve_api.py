@@ -80,6 +80,10 @@ def test_health_docs_and_page(server):
     assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
     docs = httpx.get(server.url + "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # served from this machine, not a CDN: the page works offline
+    assert "cdn." not in docs.text and "/static/swagger/swagger-ui-bundle.js" in docs.text
+    script = httpx.get(server.url + "/static/swagger/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
     paths = httpx.get(server.url + "/openapi.json").json()["paths"]
     assert {"/v1/upscale", "/v1/jobs/{job_id}", "/v1/answer", "/v1/workflows"} <= set(paths)
     page = httpx.get(server.url + "/")

@@ -59,13 +59,31 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """/docs from the Swagger UI files of the swagger-ui-bundle wheel: FastAPI's default page
+    loads them from a CDN, which leaves it blank on a machine without internet."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - API docs",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
+
+
 def create_app(settings: Settings) -> FastAPI:
     store = JobStore(settings.jobs_dir, settings.workers, settings.queue_size,
                      settings.job_ttl_seconds)
-    app = FastAPI(title="cnaps serve", version="1",
+    app = FastAPI(title="cnaps serve", version="1", docs_url=None,
                   description="LIIF super-resolution as an input -> model -> output workflow, "
                               "and answers to prompt files.")
     app.state.store, app.state.settings = store, settings
+    _offline_docs(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(request, exc: ApiError):
