@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import io
 import math
 import tempfile
@@ -35,6 +34,7 @@ from cnaps import demo
 from cnaps.demo import DemoResult
 from cnaps.errors import ConfigError, InputImageError
 from cnaps.sr import imageio
+from cnaps.sr.device import resolve_precision
 
 DEFAULT_WEIGHTS = "liif-edsr-baseline"
 SAMPLE_PHOTOS = ("astronaut",)  # scikit-image's astronaut (public domain, NASA)
@@ -203,14 +203,6 @@ def cached_model(weights: str):
         return _models[weights]
 
 
-def engine_precision(requested: str) -> str:
-    """The precision the engine will run: what was asked when the engine has a `precision`
-    argument, else "exact" (the only thing an engine without one does)."""
-    from cnaps.sr.inference import upscale
-
-    return requested if "precision" in inspect.signature(upscale).parameters else "exact"
-
-
 def load_input(source, max_input_pixels: int = imageio.DEFAULT_MAX_INPUT_PIXELS,
                allow_files: bool = True) -> imageio.LoadedImage:
     """The input image, checked (content, not extension; declared size before decoding)."""
@@ -263,9 +255,11 @@ def run_workflow(wf: Workflow, *, allow_files: bool = True,
         weights = decision.weights_name
     model = cached_model(weights)
     report(0.1)
-    precision = engine_precision(wf.model.precision)
-    extra = {"precision": precision} if precision != "exact" else {}
-    out = upscale(model, rgb, (out_h, out_w), out_dtype=torch.uint8, **extra)  # (3, H, W)
+    # What runs here: `fast` and `auto` run exact on a CPU without bf16 units (cnaps.sr.device).
+    ran = resolve_precision(wf.model.precision)
+    precision = "exact" if ran.dtype == torch.float32 else "fast"
+    out = upscale(model, rgb, (out_h, out_w), out_dtype=torch.uint8,
+                  precision=wf.model.precision).cpu()  # (3, H, W)
     alpha = (imageio.resize_alpha(image.alpha, (out_h, out_w))
              if image.alpha is not None and wf.output.format != "jpeg" else None)
     pil = imageio.to_pil(out.permute(1, 2, 0).numpy(), alpha, image.grayscale)
