@@ -314,6 +314,8 @@ def test_tokens_keep_spans_and_number_words():
     assert kinds == [("num", 1.5), ("size", 48.0), ("xnum", 3.0)]
 
 
-def test_extraction_is_deterministic():
-    question = "Not 2x but 7x; the scan is grainy and 640x480."
-    assert extract_request(question) == extract_request(question)
+def test_a_mixed_question_reads_each_number_in_its_role():
+    request = extract_request("Not 2x but 7x; the scan is grainy and 640x480.")
+    assert request.scales == [7.0] and request.degradations == ["noise"]
+    assert [(i.text, i.why.split(" ")[0]) for i in request.ignored] == [("2x", "negated"),
+                                                                        ("640x480", "image")]
