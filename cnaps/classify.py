@@ -55,8 +55,10 @@ def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]
     return score, evidence
 
 
-def classify(prompt: ParsedPrompt, catalog: Catalog) -> Classification:
-    """The task the prompt's user is performing, with a confidence and the evidence for it."""
+def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request | None = None) -> Classification:
+    """The task the prompt's user is performing, with a confidence and the evidence for it.
+    `request` (the question's scales and degradations) is read from the question when the
+    caller has not already done so."""
     scores = {t.id: 0.0 for t in catalog.tasks}
     text_scores = dict(scores)
     evidence: dict[str, list[str]] = {t.id: [] for t in catalog.tasks}
@@ -79,7 +81,7 @@ def classify(prompt: ParsedPrompt, catalog: Catalog) -> Classification:
         text_scores[task.id] += s
         evidence[task.id] += ev
 
-    request = extract_request(prompt.question)
+    request = request or extract_request(prompt.question)
     if request.scales and SCALE_TASK in scores:
         asked = ", ".join(f"{s:g}x" for s in request.scales)
         scores[SCALE_TASK] += SCALE_WEIGHT

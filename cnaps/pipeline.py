@@ -70,8 +70,8 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     prompt = load_prompt(prompt_path)
     catalog = load_catalog()
     families = [catalog.match_model(m.name) for m in prompt.models]
-    classification = classify(prompt, catalog)
     request = extract_request(prompt.question)
+    classification = classify(prompt, catalog, request=request)
     topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
     judgements = judge_related(prompt, classification, catalog, request=request)
     run, reason, plan = run_demo_stage(prompt, families, request, options)
