@@ -39,12 +39,12 @@ def _same_scales(a, b) -> bool:
 
 def check_prompt(path: Path, expected: dict, demo: bool = True) -> dict:
     """{check: (passed, total, note)} for one prompt; checks that do not apply are left out."""
-    from cnaps.demo import largest_scale, photo_short_side
+    from cnaps.answer.stage6_demo import largest_scale, photo_short_side
     from cnaps.errors import CnapsError
-    from cnaps.guard import find_urls
-    from cnaps.links import normalize_url
-    from cnaps.pipeline import make_report
-    from cnaps.report import AnswerOptions
+    from cnaps.answer.stage8_guard import find_urls
+    from cnaps.answer.links import normalize_url
+    from cnaps.answer.pipeline import make_report
+    from cnaps.answer.records import AnswerOptions
 
     out: dict[str, tuple[int, int, str]] = {}
     try:
@@ -81,7 +81,7 @@ def check_prompt(path: Path, expected: dict, demo: bool = True) -> dict:
             out["demo-vs-request"] = _demo_check(rec, read, top)
     text = report.markdown + report.html
     leaked = [s for s in expected.get("must_not_contain", []) if s in text]
-    from cnaps.prompt import load_prompt
+    from cnaps.answer.stage1_prompt import load_prompt
 
     allowed = set(load_prompt(path).allowed_urls)
     foreign = []

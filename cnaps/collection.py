@@ -8,7 +8,7 @@ Ray tasks, see `cnaps.parallel`) and writes `OUT/index.md`, `OUT/index.html` and
 
 Skip-if-done: beside each answer, `.cnaps-done.json` records a fingerprint of what made it
 (the prompt's bytes, the answer options, every installed weights sha256 and the code version,
-see `cnaps.demo_cache.code_version`); a rerun skips a prompt whose fingerprint matches unless
+see `cnaps.answer.demo_cache.code_version`); a rerun skips a prompt whose fingerprint matches unless
 `force`. Whether the demo cache is used does not enter it: answers are the same either way.
 """
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError
 from cnaps.output import write_text_atomic
-from cnaps.report import DONE_FILE, AnswerOptions
+from cnaps.answer.records import DONE_FILE, AnswerOptions
 
 GLOB_CHARS = "*?["
 
@@ -106,7 +106,7 @@ def expand_prompts(args: list[str]) -> list[Path]:
 
 def fingerprint(prompt_bytes: bytes, options: AnswerOptions) -> str:
     """What an answer depends on (see the module docstring)."""
-    from cnaps.demo_cache import code_version, weights_fingerprint
+    from cnaps.answer.demo_cache import code_version, weights_fingerprint
 
     material = {"prompt": hashlib.sha256(prompt_bytes).hexdigest(),
                 "options": options.model_dump(mode="json"),
@@ -117,7 +117,7 @@ def fingerprint(prompt_bytes: bytes, options: AnswerOptions) -> str:
 @functools.cache
 def _prepare_process(cache_dir: str | None, threads: int | None) -> None:
     """Once per process (worker): the demo cache and the torch thread count."""
-    from cnaps import demo_cache
+    from cnaps.answer import demo_cache
 
     demo_cache.configure(cache_dir)
     if threads:
@@ -151,8 +151,8 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
                options: CollectionOptions) -> SummaryRow:
     """Answer one prompt into `out_dir/<stem>/` and say how it went; a failure of this prompt
     (bad file, bad photo, any error) becomes a failed row, never an exception."""
-    from cnaps.pipeline import make_report  # the one call into the pipeline
-    from cnaps.report import write_report
+    from cnaps.answer.pipeline import make_report  # the one call into the pipeline
+    from cnaps.answer.records import write_report
 
     started = time.perf_counter()
     prompt = Path(prompt_path)
@@ -196,7 +196,7 @@ def _scales(values: list[float]) -> str:
 
 def index_markdown(rows: list[SummaryRow], link_suffix: str = "md") -> str:
     """The index: one row per prompt, linking to answer.<link_suffix>."""
-    from cnaps.answer import safe_url
+    from cnaps.answer.stage7_write import safe_url
 
     counts = Counter(r.status for r in rows)
     lines = ["# cnaps answers", "",
@@ -220,7 +220,7 @@ def index_markdown(rows: list[SummaryRow], link_suffix: str = "md") -> str:
 
 def write_index(rows: list[SummaryRow], out_dir: Path) -> None:
     """index.md, index.html and summary.jsonl in out_dir, each written atomically."""
-    from cnaps.answer import HtmlContext, markdown_to_html, render_html
+    from cnaps.answer.stage7_write import HtmlContext, markdown_to_html, render_html
 
     write_text_atomic(out_dir / "index.md", index_markdown(rows, "md"))
     write_text_atomic(out_dir / "index.html", render_html(HtmlContext(

@@ -100,7 +100,7 @@ def _weights_sha(weights: str) -> str:
 
 
 def fingerprint(source_bytes: bytes, options: FolderOptions) -> str:
-    from cnaps.demo_cache import code_version
+    from cnaps.answer.demo_cache import code_version
 
     decisive = options.model_dump(mode="json", include={"scale", "size", "suffix",
                                                         "max_output_pixels"})
@@ -120,7 +120,7 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
     import torch
 
     from cnaps.cli.options import pick_device
-    from cnaps.demo_cache import load_weights_once
+    from cnaps.answer.demo_cache import load_weights_once
     from cnaps.sr import imageio
     from cnaps.sr.inference import output_size
     from cnaps.sr.inference import upscale as run_upscale

@@ -9,7 +9,7 @@ seed), and running it gives the demo's images and numbers again.
 
 An input with `degrade` set is a *demo* input: the image is taken as ground truth, shrunk by the
 output scale with bicubic, degraded (blur, noise, JPEG with a seed), and enlarged back, and PSNR /
-SSIM against the ground truth are measured; this runs through `cnaps.demo` (`plan_demo`,
+SSIM against the ground truth are measured; this runs through `cnaps.answer.stage6_demo` (`plan_demo`,
 `run_demo`), the code of the answer's demo, so both follow one protocol.
 """
 
@@ -30,8 +30,8 @@ import torch
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cnaps import demo
-from cnaps.demo import DemoResult
+from cnaps.answer import stage6_demo as demo
+from cnaps.answer.stage6_demo import DemoResult
 from cnaps.errors import ConfigError, InputImageError
 from cnaps.sr import imageio
 from cnaps.sr.device import resolve_precision

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.catalog import CATALOG_DIR, github_repo, load_catalog
+from cnaps.answer.catalog import CATALOG_DIR, github_repo, load_catalog
 from cnaps.cli import main
 from cnaps.errors import ConfigError
 

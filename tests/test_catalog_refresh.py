@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from cnaps.catalog import load_catalog
-from cnaps.catalog_refresh import fetch_papers, fetch_repos
+from cnaps.answer.catalog import load_catalog
+from cnaps.answer.catalog_refresh import fetch_papers, fetch_repos
 from cnaps.cli import main
 from cnaps.errors import NetworkError
 

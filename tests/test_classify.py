@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.catalog import load_catalog
-from cnaps.classify import classify, extract_request
-from cnaps.prompt import load_prompt, parse_prompt
+from cnaps.answer.catalog import load_catalog
+from cnaps.answer.stage4_classify import classify, extract_request
+from cnaps.answer.stage1_prompt import load_prompt, parse_prompt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds

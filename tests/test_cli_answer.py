@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cnaps.answer.stage8_guard import GuardReport
 from cnaps.cli import main
 
 TESTS = Path(__file__).parent
@@ -95,9 +96,9 @@ def test_check_flags_a_citation_the_prompt_did_not_give(tmp_path, capsys, monkey
     prompts.mkdir()
     shutil.copy(FIXTURES / "sr_upscale_x2.txt", prompts)
     run(["check", prompts, "--update"], capsys)
-    monkeypatch.setattr("cnaps.guard.guard_citations",
+    monkeypatch.setattr("cnaps.answer.stage8_guard.guard_citations",
                         lambda md, allowed: (md + "\nSee http://evil.example.com\n",
-                                             __import__("cnaps.guard").guard.GuardReport()))
+                                             GuardReport()))
     code, out, _ = run(["check", prompts], capsys)
     assert code == 1 and "cites a URL the prompt did not give: http://evil.example.com" in out
 

@@ -1,4 +1,4 @@
-"""`cnaps answer` on many prompts (cnaps.collection) and the demo cache (cnaps.demo_cache)."""
+"""`cnaps answer` on many prompts (cnaps.collection) and the demo cache (cnaps.answer.demo_cache)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnaps import demo_cache
+from cnaps.answer import demo_cache
 from cnaps.cli import main
 from cnaps.collection import CollectionError, expand_prompts
 
@@ -213,7 +213,7 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, small_photo, capsys, damage
 
 
 def test_cache_key_follows_what_the_demo_depends_on(tmp_path, small_photo):
-    from cnaps.demo import plan_demo
+    from cnaps.answer.stage6_demo import plan_demo
 
     def key(**changes):
         args = dict(scales=[2.0], degradations=[], image=str(small_photo), seed=0, scale=2.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnaps import demo
+from cnaps.answer import stage6_demo as demo
 from cnaps.errors import InputImageError, ScaleError, WeightsNotInstalledError
 from cnaps.sr.weights import InstalledWeights
 

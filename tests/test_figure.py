@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from cnaps import figure
+from cnaps.answer import figure
 
 
 def test_comparison_has_one_column_per_panel_and_two_rows():

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from cnaps.errors import PromptError
-from cnaps.prompt import MAX_PROMPT_BYTES, load_prompt
+from cnaps.answer.stage1_prompt import MAX_PROMPT_BYTES, load_prompt
 
 
 def fifo(tmp_path):

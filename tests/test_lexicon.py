@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnaps.lexicon import find_phrase, stem, tokens
+from cnaps.answer.lexicon import find_phrase, stem, tokens
 
 
 @pytest.mark.parametrize("a, b", [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnaps.links import link_label, normalize_url, same_repository
+from cnaps.answer.links import link_label, normalize_url, same_repository
 
 MUSIQ = "https://github.com/google-research/google-research/tree/master/musiq"
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnaps import demo_cache
+from cnaps.answer import demo_cache
 from cnaps.collection import CollectionOptions, answer_collection
-from cnaps.report import AnswerOptions
+from cnaps.answer.records import AnswerOptions
 
 ray = pytest.importorskip("ray", reason="Ray is the optional extra cnaps[ray]")
 

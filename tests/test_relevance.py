@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.catalog import load_catalog
-from cnaps.classify import Request, classify
-from cnaps.prompt import load_prompt, parse_prompt
-from cnaps.relevance import judge_related
-from cnaps.summary import sentences, what_it_does
+from cnaps.answer.catalog import load_catalog
+from cnaps.answer.stage4_classify import Request, classify
+from cnaps.answer.stage1_prompt import load_prompt, parse_prompt
+from cnaps.answer.stage5_related import judge_related
+from cnaps.answer.summary import sentences, what_it_does
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds
@@ -256,8 +256,8 @@ def test_same_input_same_output_in_a_fresh_process(catalog, tmp_path):
     import subprocess
     import sys
     prompt_file = FIXTURES / "prompts" / "sr_upscale_x2.txt"
-    code = ("import json,sys;from cnaps.catalog import load_catalog;from cnaps.classify import classify;"
-            "from cnaps.prompt import load_prompt;from cnaps.relevance import judge_related;"
+    code = ("import json,sys;from cnaps.answer.catalog import load_catalog;from cnaps.answer.stage4_classify import classify;"
+            "from cnaps.answer.stage1_prompt import load_prompt;from cnaps.answer.stage5_related import judge_related;"
             "c=load_catalog();p=load_prompt(sys.argv[1]);"
             "print(json.dumps([j.model_dump() for j in judge_related(p, classify(p,c), c)]))")
     here = [j.model_dump() for j in judge(load_prompt(prompt_file), catalog)]

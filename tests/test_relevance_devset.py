@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.catalog import load_catalog
-from cnaps.classify import classify, extract_request
-from cnaps.prompt import load_prompt
-from cnaps.relevance import judge_related
+from cnaps.answer.catalog import load_catalog
+from cnaps.answer.stage4_classify import classify, extract_request
+from cnaps.answer.stage1_prompt import load_prompt
+from cnaps.answer.stage5_related import judge_related
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "prompts-dev"
 PREFIX = 30  # expected.json keys papers by the first 30 characters of their title

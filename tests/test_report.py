@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from cnaps import report as report_mod
+from cnaps.answer import records as report_mod
 from cnaps.errors import CnapsError
-from cnaps.guard import find_urls
-from cnaps.prompt import load_prompt, normalize_url
-from cnaps.pipeline import make_report
-from cnaps.report import AnswerOptions, normalised_record, write_report
+from cnaps.answer.stage8_guard import find_urls
+from cnaps.answer.stage1_prompt import load_prompt, normalize_url
+from cnaps.answer.pipeline import make_report
+from cnaps.answer.records import AnswerOptions, normalised_record, write_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 NO_DEMO = AnswerOptions(demo=False)

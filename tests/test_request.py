@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnaps.classify import Request as ReexportedRequest
-from cnaps.classify import extract_request as reexported_extract
-from cnaps.request import Request, extract_request, tokenize
+from cnaps.answer.stage4_classify import Request as ReexportedRequest
+from cnaps.answer.stage4_classify import extract_request as reexported_extract
+from cnaps.answer.stage2_request import Request, extract_request, tokenize
 
 
 def scales(question: str) -> list[float]:

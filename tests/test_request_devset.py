@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.catalog import load_catalog
-from cnaps.classify import classify, extract_request
+from cnaps.answer.catalog import load_catalog
+from cnaps.answer.stage4_classify import classify, extract_request
 from cnaps.errors import PromptError
-from cnaps.prompt import parse_prompt
+from cnaps.answer.stage1_prompt import parse_prompt
 
 DEV_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "prompts-dev"
 CHECKS = ("task", "scales", "degradations", "malformed")

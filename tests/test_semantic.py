@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from cnaps.semantic import DIMENSION, MAX_TOKENS, embed, model_dir
+from cnaps.answer.semantic import DIMENSION, MAX_TOKENS, embed, model_dir
 
 TEXTS = [
     "Enlarges photographs by any factor with a continuous image decoder.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnaps.topics import MAX_TOPICS, detect_topics
+from cnaps.answer.stage3_topics import MAX_TOPICS, detect_topics
 
 
 @pytest.mark.parametrize("question, first", [

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cnaps.cli import main
-from cnaps.demo import plan_demo, run_demo
+from cnaps.answer.stage6_demo import plan_demo, run_demo
 from cnaps.errors import ConfigError, InputImageError
 from cnaps.workflow import (FileInput, SampleInput, Workflow, parse_workflow, run_workflow,
                             workflow_for_demo)

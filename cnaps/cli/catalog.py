@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from cnaps.catalog import github_repo, load_catalog
-from cnaps.catalog_refresh import ARXIV_API, GITHUB_API
-from cnaps.catalog_refresh import refresh as do_refresh
-from cnaps.prompt import load_prompt
+from cnaps.answer.catalog import github_repo, load_catalog
+from cnaps.answer.catalog_refresh import ARXIV_API, GITHUB_API
+from cnaps.answer.catalog_refresh import refresh as do_refresh
+from cnaps.answer.stage1_prompt import load_prompt
 
 
 @click.group()

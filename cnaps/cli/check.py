@@ -11,23 +11,23 @@ from pathlib import Path
 import click
 
 from cnaps.errors import CnapsError, OutputError
-from cnaps.guard import find_urls
+from cnaps.answer.stage8_guard import find_urls
 from cnaps.output import describe_os_error
-from cnaps.pipeline import make_report
-from cnaps.report import AnswerOptions, normalised_record
+from cnaps.answer.pipeline import make_report
+from cnaps.answer.records import AnswerOptions, normalised_record
 
 MAX_DIFF_LINES = 20
 
 
 def _allowed(prompt_file: Path) -> set[str]:
-    from cnaps.prompt import load_prompt
+    from cnaps.answer.stage1_prompt import load_prompt
 
     return set(load_prompt(prompt_file).allowed_urls)
 
 
 def _violations(markdown: str, allowed: set[str]) -> list[str]:
     """URLs in the answer that the prompt did not give (the guard should leave none)."""
-    from cnaps.prompt import normalize_url
+    from cnaps.answer.stage1_prompt import normalize_url
 
     bad = []
     for url in find_urls(markdown):

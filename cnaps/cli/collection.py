@@ -10,7 +10,7 @@ import click
 from cnaps.collection import (CollectionOptions, answer_collection, expand_prompts,
                               is_collection)
 from cnaps.parallel import parallel_options
-from cnaps.report import AnswerOptions
+from cnaps.answer.records import AnswerOptions
 
 __all__ = ["collection_cli_options", "configure_cache", "is_collection", "run_collection"]
 
@@ -32,7 +32,7 @@ def collection_cli_options(command):
 
 
 def cache_folder(batch: dict) -> str | None:
-    from cnaps.demo_cache import default_dir
+    from cnaps.answer.demo_cache import default_dir
 
     if batch.get("no_cache"):
         return None
@@ -42,7 +42,7 @@ def cache_folder(batch: dict) -> str | None:
 def configure_cache(batch: dict) -> None:
     """One prompt: the demo cache as the options say (and a --ray value checked, so a
     folder swallowed as its address is not silently dropped)."""
-    from cnaps import demo_cache
+    from cnaps.answer import demo_cache
     from cnaps.parallel import check_ray_address
 
     check_ray_address(batch.get("ray_address"))

@@ -9,7 +9,7 @@ float output, for the model and for plain PIL bicubic upscaling of the same LR.
 
 Only the weights that actually ran are named: when the recommended weights are not installed
 and the installed EDSR-baseline LIIF runs instead, the result says so (`substitute_for`). The
-comparison figure is drawn by `cnaps.figure`.
+comparison figure is drawn by `cnaps.answer.figure`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PIL import Image, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import InputImageError, ScaleError
-from cnaps.figure import comparison, short, to_uint8
+from cnaps.answer.figure import comparison, short, to_uint8
 from cnaps.sr import imageio
 from cnaps.sr.crops import busiest_box
 
@@ -345,7 +345,7 @@ def deterministic_torch():
 
 def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
     """Float (H, W, 3) output of the named weights for an 8-bit LR, and the weights' sha256."""
-    from cnaps.demo_cache import load_weights_once
+    from cnaps.answer.demo_cache import load_weights_once
     from cnaps.sr.inference import upscale
     from cnaps.sr.weights import resolve
 

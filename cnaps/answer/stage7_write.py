@@ -2,7 +2,7 @@
 
 `build_context` turns the pipeline's results (parsed prompt, classification, request, relevance
 judgements, catalog facts, demo) into an `AnswerContext` whose strings are final Markdown: prompt
-text is escaped here (`cnaps.links.escape_markdown`), numbers are formatted here with fixed
+text is escaped here (`cnaps.answer.links.escape_markdown`), numbers are formatted here with fixed
 decimals, so the template only arranges them and the same inputs give byte-identical output.
 Prompt text is only ever a *value* given to a template, never template source, so `{{ 7*7 }}` in
 a prompt stays literal text.
@@ -23,11 +23,11 @@ import jinja2
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.demo import BLUR_RADIUS, JPEG_QUALITY, NOISE_SIGMA, DemoResult, fmt_scale
-from cnaps.links import escape_markdown, link_label, normalize_url, safe_url, same_repository
-from cnaps.topics import TOPIC_NAMES
+from cnaps.answer.stage6_demo import BLUR_RADIUS, JPEG_QUALITY, NOISE_SIGMA, DemoResult, fmt_scale
+from cnaps.answer.links import escape_markdown, link_label, normalize_url, safe_url, same_repository
+from cnaps.answer.stage3_topics import TOPIC_NAMES
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 CANNOT_ANSWER = "Cannot answer from the provided sources."
 TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
 SCALE_FACTS = ("training-data", "out-of-distribution-scales")  # the Limits section's items
@@ -324,7 +324,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     catalog family of each recommended model (None when unknown, same order), the
     classification, the request, the question's topic ids, the relevance judgements and the
     demo (duck-typed, so each stage's own types can grow)."""
-    from cnaps.catalog import UNKNOWN_TASK
+    from cnaps.answer.catalog import UNKNOWN_TASK
 
     runnable_families = [f for f in families if f and f.runnable]
     facts: list[Fact] = []

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.catalog import UNKNOWN_TASK, Catalog, Task
-from cnaps.lexicon import find_phrase, tokens
-from cnaps.prompt import ParsedPrompt
-from cnaps.request import Degradation, Evidence, Ignored, Request, extract_request
+from cnaps.answer.catalog import UNKNOWN_TASK, Catalog, Task
+from cnaps.answer.lexicon import find_phrase, tokens
+from cnaps.answer.stage1_prompt import ParsedPrompt
+from cnaps.answer.stage2_request import Degradation, Evidence, Ignored, Request, extract_request
 
 __all__ = ["Classification", "Degradation", "Evidence", "Ignored", "Request", "classify", "extract_request"]
 

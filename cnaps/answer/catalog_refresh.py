@@ -22,7 +22,7 @@ import httpx
 import requests
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.catalog import PaperMeta, RepoMeta, cache_dir, load_catalog
+from cnaps.answer.catalog import PaperMeta, RepoMeta, cache_dir, load_catalog
 from cnaps.errors import NetworkError
 from cnaps.output import write_text_atomic
 

@@ -3,7 +3,7 @@
 The data lives in TOML files under `catalog/` (tasks.toml, models.toml, papers.toml) so it can be
 read and reviewed without reading code; this module validates it into pydantic models and
 cross-checks it (every family's task exists, runnable families name weights, patterns compile).
-Metadata fetched from arXiv and GitHub by `cnaps catalog refresh` (see `cnaps.catalog_refresh`)
+Metadata fetched from arXiv and GitHub by `cnaps catalog refresh` (see `cnaps.answer.catalog_refresh`)
 is cached as JSON under `catalog/cache/` and merged in when present; nothing needs it.
 
 Like timm's pretrained configs, each model family carries its task, weights name, papers and code
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cnaps.errors import ConfigError, validation_line
 
-CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "catalog"
 UNKNOWN_TASK = "unknown"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from cnaps.prompt import PaperRef, ParsedPrompt
+from cnaps.answer.stage1_prompt import PaperRef, ParsedPrompt
 
 MAX_CLAUSE = 140  # characters of "what the paper does"
 MAX_THAT_CLAUSE = 200  # the same for a reported claim ("Shows that ..."), which needs its verb

@@ -15,7 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.lexicon import phrase_stems, tokens
+from cnaps.answer.lexicon import phrase_stems, tokens
 
 # Topic id -> phrases that raise it. Kept short and general: words people use, not prompt text.
 TOPIC_PHRASES: dict[str, tuple[str, ...]] = {

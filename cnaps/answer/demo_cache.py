@@ -32,7 +32,7 @@ from PIL import Image
 from cnaps.output import write_text_atomic
 
 FORMAT = 1  # bump when the entry layout changes
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the cnaps package
 
 
 def default_dir() -> Path:
@@ -113,7 +113,7 @@ class DemoCache:
 
     def load(self, key: str):
         """The cached `DemoRun`, or None when absent or not trustworthy."""
-        from cnaps.demo import DemoResult, DemoRun
+        from cnaps.answer.stage6_demo import DemoResult, DemoRun
 
         path = self.path(key)
         try:
@@ -155,8 +155,8 @@ def active() -> DemoCache | None:
 
 
 def cached_run_demo(plan, cache: DemoCache | None = None):
-    """`cnaps.demo.run_demo(plan)`, answered from the cache when an entry matches."""
-    from cnaps import demo
+    """`cnaps.answer.stage6_demo.run_demo(plan)`, answered from the cache when an entry matches."""
+    from cnaps.answer import stage6_demo as demo
 
     cache = cache if cache is not None else _active
     key = demo_key(plan) if cache is not None else None

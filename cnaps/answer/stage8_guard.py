@@ -2,7 +2,7 @@
 
 Grounded answering the PaperQA way: the prompt's links are the only valid sources; after the
 answer is rendered, every URL in it is checked against them (both sides normalised by
-`cnaps.links.normalize_url`), and any other URL is removed and reported, even one that a
+`cnaps.answer.links.normalize_url`), and any other URL is removed and reported, even one that a
 prompt's summary told us to cite. `escape_markdown` makes prompt text inert in Markdown: it is
 shown as text, never as a link, an image, raw HTML or a heading.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.links import escape_markdown, normalize_url
+from cnaps.answer.links import escape_markdown, normalize_url
 
 __all__ = ["REMOVED", "GuardReport", "escape_markdown", "find_urls", "guard_citations"]
 

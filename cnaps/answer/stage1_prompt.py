@@ -20,10 +20,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from cnaps.errors import PromptError
-from cnaps.links import arxiv_id, normalize_url
+from cnaps.answer.links import arxiv_id, normalize_url
 
 __all__ = ["ModelRef", "PaperRef", "ParsedPrompt", "arxiv_id", "load_prompt", "normalize_url",
-           "parse_prompt"]  # the URL helpers live in cnaps.links; imported here for callers
+           "parse_prompt"]  # the URL helpers live in cnaps.answer.links; imported here for callers
 
 # The seed prompts are a few KB; a megabyte is far beyond any real prompt, and parsing costs
 # grow with size (a 10 MB file took over a minute), so larger files are refused before reading.

@@ -1,7 +1,7 @@
 """The demo's comparison figure: input, bicubic, model output and ground truth side by side,
 full view on top and a zoomed crop below, each panel captioned.
 
-Drawing only; `cnaps.demo` decides what the panels are. Captions are wrapped to their panel's
+Drawing only; `cnaps.answer.stage6_demo` decides what the panels are. Captions are wrapped to their panel's
 width so a long model name never runs into its neighbour.
 """
 

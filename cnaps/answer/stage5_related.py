@@ -30,12 +30,12 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.catalog import UNKNOWN_TASK, Area, Catalog
-from cnaps.classify import Classification, Request, extract_request
-from cnaps.lexicon import phrase_stems, tokens
-from cnaps.prompt import ParsedPrompt
-from cnaps.semantic import embed
-from cnaps.summary import given_names, paper_text, what_it_does
+from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog
+from cnaps.answer.stage4_classify import Classification, Request, extract_request
+from cnaps.answer.lexicon import phrase_stems, tokens
+from cnaps.answer.stage1_prompt import ParsedPrompt
+from cnaps.answer.semantic import embed
+from cnaps.answer.summary import given_names, paper_text, what_it_does
 
 Verdict = Literal["relevant", "related", "tangential"]
 

@@ -1,11 +1,11 @@
 """The answer pipeline: one prompt file in, one `Report` out, each stage run once.
 
-parse (`cnaps.prompt`) -> match the recommended models against the catalog -> classify the task
-(`cnaps.classify`) -> read the request: scales and input degradations (`extract_request`) and
-the question's topics (`cnaps.topics`) -> judge the related papers (`cnaps.relevance`) -> run
-the demo when a recommended model is runnable (`cnaps.demo`) -> render (`cnaps.answer`) ->
-guard the citations (`cnaps.guard`). Each stage's typed result is passed on, never recomputed;
-`cnaps.report` holds the records and writes the files.
+parse (`cnaps.answer.stage1_prompt`) -> match the recommended models against the catalog -> classify the task
+(`cnaps.answer.stage4_classify`) -> read the request: scales and input degradations (`extract_request`) and
+the question's topics (`cnaps.answer.stage3_topics`) -> judge the related papers (`cnaps.answer.stage5_related`) -> run
+the demo when a recommended model is runnable (`cnaps.answer.stage6_demo`) -> render (`cnaps.answer.stage7_write`) ->
+guard the citations (`cnaps.answer.stage8_guard`). Each stage's typed result is passed on, never recomputed;
+`cnaps.answer.records` holds the records and writes the files.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnaps.errors import WeightsNotInstalledError
-from cnaps.report import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord,
+from cnaps.answer.records import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord,
                           Report, png_bytes)
 
 
@@ -28,8 +28,8 @@ def no_demo_reason(prompt, families) -> str:
 def run_demo_stage(prompt, families, request, options: AnswerOptions):
     """(DemoRun or None, the reason when None, the DemoPlan that ran or None) for the first
     runnable recommended model."""
-    from cnaps.demo import plan_demo
-    from cnaps.demo_cache import cached_run_demo
+    from cnaps.answer.stage6_demo import plan_demo
+    from cnaps.answer.demo_cache import cached_run_demo
 
     runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
     if not runnable:
@@ -58,14 +58,14 @@ def html_details(classification, request, topics, judgements) -> list[str]:
 
 def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     """Answer one prompt file. Raises CnapsError subclasses for user errors."""
-    from cnaps.answer import (HtmlContext, build_context, markdown_to_html, render_html,
+    from cnaps.answer.stage7_write import (HtmlContext, build_context, markdown_to_html, render_html,
                               render_markdown)
-    from cnaps.catalog import load_catalog
-    from cnaps.classify import classify, extract_request
-    from cnaps.guard import find_urls, guard_citations
-    from cnaps.prompt import load_prompt
-    from cnaps.relevance import judge_related
-    from cnaps.topics import detect_topics
+    from cnaps.answer.catalog import load_catalog
+    from cnaps.answer.stage4_classify import classify, extract_request
+    from cnaps.answer.stage8_guard import find_urls, guard_citations
+    from cnaps.answer.stage1_prompt import load_prompt
+    from cnaps.answer.stage5_related import judge_related
+    from cnaps.answer.stage3_topics import detect_topics
 
     prompt = load_prompt(prompt_path)
     catalog = load_catalog()

@@ -1,6 +1,6 @@
 """The answer's records, and writing them to a folder atomically.
 
-`cnaps.pipeline.make_report` runs the stages and returns a `Report` (the files in memory);
+`cnaps.answer.pipeline.make_report` runs the stages and returns a `Report` (the files in memory);
 `write_report` puts them in a folder through a temporary sibling that is renamed into place, so
 a failure never leaves a half-written answer. Output: answer.md, answer.html (self-contained:
 images inlined), answer.json (`AnswerRecord`) and images/.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.classify import Classification, Request
-from cnaps.demo import DemoResult
-from cnaps.topics import Topics
+from cnaps.answer.stage4_classify import Classification, Request
+from cnaps.answer.stage6_demo import DemoResult
+from cnaps.answer.stage3_topics import Topics
 
 ANSWER_FILES = ("answer.md", "answer.html", "answer.json")
 # The collection run's skip-if-done stamp (cnaps.collection), written beside an answer.
@@ -100,8 +100,8 @@ def png_bytes(image) -> bytes:
 
 
 def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
-    """`cnaps.pipeline.make_report` (kept here for callers of the old home)."""
-    from cnaps.pipeline import make_report as run_pipeline
+    """`cnaps.answer.pipeline.make_report` (kept here for callers of the old home)."""
+    from cnaps.answer.pipeline import make_report as run_pipeline
 
     return run_pipeline(prompt_path, options)
 
