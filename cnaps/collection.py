@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError
 from cnaps.output import write_text_atomic
-from cnaps.answer.records import DONE_FILE, AnswerOptions
+from cnaps.answer.folder import DONE_FILE
+from cnaps.answer.records import AnswerOptions
 
 GLOB_CHARS = "*?["
 
@@ -152,7 +153,7 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
     """Answer one prompt into `out_dir/<stem>/` and say how it went; a failure of this prompt
     (bad file, bad photo, any error) becomes a failed row, never an exception."""
     from cnaps.answer.pipeline import make_report  # the one call into the pipeline
-    from cnaps.answer.records import write_report
+    from cnaps.answer.folder import write_report
 
     started = time.perf_counter()
     prompt = Path(prompt_path)
@@ -196,7 +197,7 @@ def _scales(values: list[float]) -> str:
 
 def index_markdown(rows: list[SummaryRow], link_suffix: str = "md") -> str:
     """The index: one row per prompt, linking to answer.<link_suffix>."""
-    from cnaps.answer.stage7_write import safe_url
+    from cnaps.answer.links import safe_url
 
     counts = Counter(r.status for r in rows)
     lines = ["# cnaps answers", "",

@@ -31,7 +31,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cnaps.answer import stage6_demo as demo
-from cnaps.answer.stage6_demo import DemoResult
+from cnaps.answer.records import DemoResult
 from cnaps.errors import ConfigError, InputImageError
 from cnaps.sr import imageio
 from cnaps.sr.device import resolve_precision

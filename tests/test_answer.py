@@ -11,8 +11,9 @@ from jinja2 import meta
 
 from cnaps.answer import stage7_write as answer
 from cnaps.answer.catalog import load_catalog
-from cnaps.answer.stage4_classify import classify, extract_request
-from cnaps.answer.stage6_demo import DemoImages, DemoResult, Pair, Size
+from cnaps.answer.stage4_classify import classify
+from cnaps.answer.stage2_request import extract_request
+from cnaps.answer.records import DemoImages, DemoResult, Pair, Size
 from cnaps.answer.stage1_prompt import load_prompt
 from cnaps.answer.stage5_related import judge_related
 from cnaps.answer.stage3_topics import detect_topics
@@ -164,7 +165,7 @@ def test_formatting_helpers():
 
 
 def test_noise_answer_compares_the_run_with_and_without_noise_handling():
-    from cnaps.answer.stage6_demo import DemoRaw
+    from cnaps.answer.records import DemoRaw
 
     raw = DemoRaw(model="LIIF with the EDSR-baseline encoder", weights="liif-edsr-baseline",
                   psnr=Pair(model=23.16, bicubic=22.65), ssim=Pair(model=0.661, bicubic=0.663))

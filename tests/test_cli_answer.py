@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cnaps.answer.stage8_guard import GuardReport
+from cnaps.answer.records import GuardReport
 from cnaps.cli import main
 
 TESTS = Path(__file__).parent

@@ -124,7 +124,8 @@ def test_format_problem_is_found_before_the_model_runs(tmp_path, capsys, monkeyp
 
 
 def demo_psnr(image) -> float:
-    from cnaps.answer.records import AnswerOptions, make_report
+    from cnaps.answer.records import AnswerOptions
+    from cnaps.answer.pipeline import make_report
 
     liif = [p for p in sorted(SEEDS.glob("*.txt")) if "liif" in p.read_text().lower()]
     if not liif:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from cnaps.errors import PromptError
-from cnaps.answer.stage1_prompt import arxiv_id, load_prompt, normalize_url, parse_prompt
+from cnaps.answer.links import arxiv_id, normalize_url
+from cnaps.answer.stage1_prompt import load_prompt, parse_prompt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).resolve().parents[1] / "examples" / "prompts"  # copies of the real seeds

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cnaps.answer.catalog import load_catalog
-from cnaps.answer.stage4_classify import Request, classify
+from cnaps.answer.records import Request
+from cnaps.answer.stage4_classify import classify
 from cnaps.answer.stage1_prompt import load_prompt, parse_prompt
 from cnaps.answer.stage5_related import judge_related
 from cnaps.answer.summary import sentences, what_it_does

@@ -10,9 +10,11 @@ import pytest
 from cnaps.answer import records as report_mod
 from cnaps.errors import CnapsError
 from cnaps.answer.stage8_guard import find_urls
-from cnaps.answer.stage1_prompt import load_prompt, normalize_url
+from cnaps.answer.stage1_prompt import load_prompt
+from cnaps.answer.links import normalize_url
 from cnaps.answer.pipeline import make_report
-from cnaps.answer.records import AnswerOptions, normalised_record, write_report
+from cnaps.answer.records import AnswerOptions
+from cnaps.answer.folder import normalised_record, write_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 NO_DEMO = AnswerOptions(demo=False)

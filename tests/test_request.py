@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cnaps.answer.stage4_classify import Request as ReexportedRequest
-from cnaps.answer.stage4_classify import extract_request as reexported_extract
-from cnaps.answer.stage2_request import Request, extract_request, tokenize
+from cnaps.answer.records import Request as ReexportedRequest
+from cnaps.answer.stage2_request import extract_request as reexported_extract
+from cnaps.answer.records import Request
+from cnaps.answer.stage2_request import extract_request, tokenize
 
 
 def scales(question: str) -> list[float]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from cnaps.answer.catalog import load_catalog
-from cnaps.answer.stage4_classify import classify, extract_request
+from cnaps.answer.stage4_classify import classify
+from cnaps.answer.stage2_request import extract_request
 from cnaps.errors import PromptError
 from cnaps.answer.stage1_prompt import parse_prompt
 

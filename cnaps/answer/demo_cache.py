@@ -29,6 +29,7 @@ from pathlib import Path
 import platformdirs
 from PIL import Image
 
+from cnaps.answer.figure import png_bytes
 from cnaps.output import write_text_atomic
 
 FORMAT = 1  # bump when the entry layout changes
@@ -90,12 +91,6 @@ def demo_key(plan) -> str | None:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def _checksum(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -113,7 +108,7 @@ class DemoCache:
 
     def load(self, key: str):
         """The cached `DemoRun`, or None when absent or not trustworthy."""
-        from cnaps.answer.stage6_demo import DemoResult, DemoRun
+        from cnaps.answer.records import DemoResult, DemoRun
 
         path = self.path(key)
         try:
@@ -135,7 +130,7 @@ class DemoCache:
 
     def store(self, key: str, run) -> None:
         payload = {"key": key, "result": run.result.model_dump(mode="json"),
-                   "pictures": {name: base64.b64encode(_png(img)).decode("ascii")
+                   "pictures": {name: base64.b64encode(png_bytes(img)).decode("ascii")
                                 for name, img in run.pictures.items()}}
         text = json.dumps({"format": FORMAT, "sha256": _checksum(payload), "payload": payload})
         write_text_atomic(self.path(key), text)

@@ -1,4 +1,4 @@
-"""The demo's comparison figure: input, bicubic, model output and ground truth side by side,
+"""The demo's pictures: PNG bytes, and the comparison figure: input, bicubic, model output and ground truth side by side,
 full view on top and a zoomed crop below, each panel captioned.
 
 Drawing only; `cnaps.answer.stage6_demo` decides what the panels are. Captions are wrapped to their panel's
@@ -7,8 +7,17 @@ width so a long model name never runs into its neighbour.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+def png_bytes(image: Image.Image) -> bytes:
+    """A picture as PNG file bytes (the answer's images and the demo cache's entries)."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
 
 LINE_H = 22  # one caption line at font size 18
 GAP = 8

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnaps.errors import WeightsNotInstalledError
-from cnaps.answer.records import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord,
-                          Report, png_bytes)
+from cnaps.answer.records import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord, Report)
+from cnaps.answer.figure import png_bytes
 
 
 def no_demo_reason(prompt, families) -> str:
@@ -61,7 +61,8 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     from cnaps.answer.stage7_write import (HtmlContext, build_context, markdown_to_html, render_html,
                               render_markdown)
     from cnaps.answer.catalog import load_catalog
-    from cnaps.answer.stage4_classify import classify, extract_request
+    from cnaps.answer.stage4_classify import classify
+    from cnaps.answer.stage2_request import extract_request
     from cnaps.answer.stage8_guard import find_urls, guard_citations
     from cnaps.answer.stage1_prompt import load_prompt
     from cnaps.answer.stage5_related import judge_related

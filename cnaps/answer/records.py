@@ -1,34 +1,200 @@
-"""The answer's records, and writing them to a folder atomically.
+"""What each stage of the answer pipeline decided or measured, as typed records.
 
-`cnaps.answer.pipeline.make_report` runs the stages and returns a `Report` (the files in memory);
-`write_report` puts them in a folder through a temporary sibling that is renamed into place, so
-a failure never leaves a half-written answer. Output: answer.md, answer.html (self-contained:
-images inlined), answer.json (`AnswerRecord`) and images/.
+Torch-free on purpose: rendering an answer, `cnaps check` and the web page's answer view read
+these without loading the model runner. Stage by stage (the numbers of `cnaps/answer/stageN_*`):
+
+2 request   `Request` (scales, input degradations, the words each came from, what was ignored)
+3 topics    `Topics`
+4 classify  `Classification`
+5 related   `RelevanceJudgement`
+6 demo      `DemoPlan` before running, `DemoResult` after (and `DemoRun` with the pictures)
+8 guard     `GuardReport`
+answer.json `AnswerRecord`, with the `AnswerOptions` it was made with; `Report` = the files in memory.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
+from typing import Literal
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.answer.stage4_classify import Classification, Request
-from cnaps.answer.stage6_demo import DemoResult
-from cnaps.answer.stage3_topics import Topics
 
-ANSWER_FILES = ("answer.md", "answer.html", "answer.json")
-# The collection run's skip-if-done stamp (cnaps.collection), written beside an answer.
-DONE_FILE = ".cnaps-done.json"
-OWNED = ANSWER_FILES + ("images", DONE_FILE)  # what cnaps may replace in an answer folder
+class Record(BaseModel):
+    """The base of every record: unknown fields are refused, not dropped."""
 
-
-class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AnswerOptions(_Record):
+def fmt_scale(scale: float) -> str:
+    """How a scale factor is written everywhere: 4.0 -> '4', 2.5 -> '2.5' (deterministic)."""
+    return f"{scale:g}"
+
+
+# ---- stage 2: the request ----------------------------------------------------------------
+
+Degradation = Literal["noise", "jpeg", "blur"]
+DEGRADATION_ORDER: tuple[Degradation, ...] = ("noise", "jpeg", "blur")
+
+
+class Evidence(Record):
+    """One reading and the words of the question it came from (`question[start:end] == text`)."""
+    kind: Literal["scale", "degradation"]
+    value: float | str  # the factor (scale) or the degradation's name
+    text: str
+    start: int
+    end: int
+    rule: str  # which grammar rule read it, in words
+
+
+
+class Ignored(Record):
+    """A number or degradation word that was deliberately *not* read as part of the request."""
+    text: str
+    start: int
+    end: int
+    why: str
+
+
+
+class Request(Record):
+    """What the question asks of the model: magnification factors and input degradations."""
+    scales: list[float]  # asked factors > 1, in order of mention, unique
+    degradations: list[Degradation]  # what the input has, in DEGRADATION_ORDER
+    evidence: list[Evidence] = []
+    ignored: list[Ignored] = []
+
+
+# ---- stage 3: the question's topics ------------------------------------------------------
+
+class Topics(Record):
+    """The question's topics, first raised first, with the words that raised each."""
+    ids: list[str] = Field(description="topic ids in the order the answer takes them")
+    evidence: list[str] = Field(description="one line per topic: the words that raised it")
+
+
+# ---- stage 4: the task -------------------------------------------------------------------
+
+class Classification(Record):
+    task_id: str
+    task_name: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: list[str]
+
+
+# ---- stage 5: the related papers ---------------------------------------------------------
+
+Verdict = Literal["relevant", "related", "tangential"]
+
+
+class RelevanceJudgement(Record):
+    title: str
+    url: str
+    relevance: Verdict
+    score: float  # cosine similarity to the closest relevant-making area, 0 if none
+    reason: str  # one plain sentence: what the paper does and how it bears on the question
+    area: str | None = None  # id of the catalog area the paper was placed in
+
+
+# ---- stage 6: the demo (its degradations' parameters define what the records' words mean) ----
+
+NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
+JPEG_QUALITY = 30
+BLUR_RADIUS = 1.0  # PIL GaussianBlur radius (sigma), LR pixels
+
+
+class Size(Record):
+    width: int
+    height: int
+
+
+
+class Pair(Record):
+    """One metric for the model and for the bicubic baseline."""
+    model: float
+    bicubic: float
+
+
+
+class DemoImages(Record):
+    """Files written beside the answer, relative to the output folder."""
+    lr: str = "images/lr.png"
+    bicubic: str = "images/bicubic.png"
+    model: str = "images/model.png"
+    ground_truth: str = "images/ground_truth.png"
+    comparison: str = "images/comparison.png"
+    workflow: str = "images/workflow.json"  # cnaps.workflow: rerun with `cnaps run`
+
+
+
+class DemoPlan(Record):
+    """What the demo will run, decided before running it."""
+    weights: str = Field(description="name of the installed weights that will run")
+    model: str = Field(description="what ran, in words, e.g. 'LIIF with the EDSR-baseline encoder'")
+    substitute_for: str | None = Field(
+        None, description="the recommended model shown in place of, when its weights are missing")
+    scale: float
+    scale_note: str = Field(description="why this scale: asked, chosen among several, or assumed")
+    degradations: list[str]
+    denoise: str = Field(description="how noise in the input is handled, in words")
+    image: str | None = Field(None, description="user photo path; None = the default photo")
+    seed: int = 0
+
+
+
+class DemoRaw(Record):
+    """The same weights on the degraded input with no noise handling: what noise does."""
+    model: str
+    weights: str
+    psnr: Pair
+    ssim: Pair
+
+
+
+class DemoResult(Record):
+    """What the demo measured (answer.json's `demo`)."""
+    model: str
+    weights: str
+    weights_sha256: str
+    substitute_for: str | None
+    photo: str
+    input_size: Size
+    output_size: Size
+    scale: float
+    scale_note: str
+    degradations: list[str]
+    denoise: str
+    seed: int
+    psnr: Pair = Field(description="dB, Y channel, border of ceil(scale) px shaved")
+    ssim: Pair = Field(description="Y channel, border of ceil(scale) px shaved")
+    raw: DemoRaw | None = Field(
+        None, description="when noise handling changed the run: the plan's weights on the "
+                          "noisy input as it is")
+    seconds: float = Field(description="wall time of the whole demo (not in answer.md)")
+    images: DemoImages = Field(default_factory=DemoImages)
+
+
+
+class DemoRun(Record):
+    """A result plus the pictures (8-bit RGB PIL images) that `report` writes."""
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    result: DemoResult
+    pictures: dict[str, Image.Image]
+
+
+# ---- stage 8: the citation guard ---------------------------------------------------------
+
+class GuardReport(Record):
+    """What the guard did to one rendered answer."""
+    removed: list[str] = Field(default_factory=list,
+                               description="URLs removed because the prompt did not give them")
+    kept: list[str] = Field(default_factory=list,
+                            description="distinct cited URLs (normalised), in order of appearance")
+
+
+# ---- the answer ---------------------------------------------------------------------------
+
+class AnswerOptions(Record):
     """How the answer was made (the command-line options); `cnaps check` replays them."""
 
     demo: bool = Field(True, description="run the demo when a recommended model is runnable")
@@ -37,7 +203,7 @@ class AnswerOptions(_Record):
     seed: int = Field(0, description="seed of the demo's degradations")
 
 
-class ModelRecord(_Record):
+class ModelRecord(Record):
     name: str
     family: str | None = Field(description="catalog family id, None when not recognised")
     paper: str | None
@@ -57,11 +223,11 @@ class RelatedRecord(BaseModel):
     reason: str
 
 
-class GuardRecord(_Record):
+class GuardRecord(Record):
     removed: list[str] = Field(description="URLs removed from answer.md: not given by the prompt")
 
 
-class AnswerRecord(_Record):
+class AnswerRecord(Record):
     """answer.json: the machine-readable answer."""
 
     prompt: str = Field(description="prompt file name")
@@ -80,10 +246,9 @@ class AnswerRecord(_Record):
     guard: GuardRecord
 
 
-class Report(BaseModel):
+class Report(Record):
     """Everything `write_report` writes, in memory."""
 
-    model_config = ConfigDict(extra="forbid")
     markdown: str
     html: str
     record: AnswerRecord
@@ -91,52 +256,3 @@ class Report(BaseModel):
 
     def json_text(self) -> str:
         return self.record.model_dump_json(indent=2) + "\n"
-
-
-def png_bytes(image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
-    """`cnaps.answer.pipeline.make_report` (kept here for callers of the old home)."""
-    from cnaps.answer.pipeline import make_report as run_pipeline
-
-    return run_pipeline(prompt_path, options)
-
-
-def normalised_record(record: AnswerRecord | dict) -> dict:
-    """answer.json without what varies between machines and runs: timings, and metrics beyond
-    3 decimals (the golden files compare this)."""
-    data = record.model_dump(mode="json") if isinstance(record, BaseModel) else json.loads(
-        json.dumps(record))
-    demo = data.get("demo")
-    if demo:
-        demo.pop("seconds", None)
-        for metric in ("psnr", "ssim"):
-            demo[metric] = {k: round(v, 3) for k, v in demo[metric].items()}
-    return data
-
-
-def default_out_dir(prompt_path: str | Path) -> Path:
-    return Path("runs") / Path(prompt_path).stem
-
-
-def check_answer_folder(out_dir: str | Path) -> None:
-    """OutputError now, before any work, if write_report could not write out_dir."""
-    from cnaps.output import check_folder_target
-
-    check_folder_target(out_dir, owned=OWNED, marker="answer.json")
-
-
-def write_report(report: Report, out_dir: str | Path) -> Path:
-    """Write the report into out_dir, replacing a previous answer there, all or nothing
-    (cnaps.output.write_folder: never deletes files cnaps did not write)."""
-    from cnaps.output import write_folder
-
-    files = {"answer.md": report.markdown.encode("utf-8"),
-             "answer.html": report.html.encode("utf-8"),
-             "answer.json": report.json_text().encode("utf-8"), **report.images}
-    write_folder(out_dir, files, owned=OWNED, marker="answer.json")
-    return Path(out_dir)

@@ -31,44 +31,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-Degradation = Literal["noise", "jpeg", "blur"]
-DEGRADATION_ORDER: tuple[Degradation, ...] = ("noise", "jpeg", "blur")
-
-
-class Evidence(BaseModel):
-    """One reading and the words of the question it came from (`question[start:end] == text`)."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["scale", "degradation"]
-    value: float | str  # the factor (scale) or the degradation's name
-    text: str
-    start: int
-    end: int
-    rule: str  # which grammar rule read it, in words
-
-
-class Ignored(BaseModel):
-    """A number or degradation word that was deliberately *not* read as part of the request."""
-
-    model_config = ConfigDict(extra="forbid")
-    text: str
-    start: int
-    end: int
-    why: str
-
-
-class Request(BaseModel):
-    """What the question asks of the model: magnification factors and input degradations."""
-
-    model_config = ConfigDict(extra="forbid")
-    scales: list[float]  # asked factors > 1, in order of mention, unique
-    degradations: list[Degradation]  # what the input has, in DEGRADATION_ORDER
-    evidence: list[Evidence] = []
-    ignored: list[Ignored] = []
+from cnaps.answer.records import DEGRADATION_ORDER, Degradation, Evidence, Ignored, Request
 
 
 # ---------------------------------------------------------------- lexicon

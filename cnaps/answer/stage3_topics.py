@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.answer.lexicon import phrase_stems, tokens
+from cnaps.answer.records import Topics
 
 # Topic id -> phrases that raise it. Kept short and general: words people use, not prompt text.
 TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
@@ -94,14 +94,6 @@ def _spans(phrase: str, text_tokens: list[tuple[str, int, int]]) -> list[tuple[i
 
 def _inside(span: tuple[int, int], regions: list[tuple[int, int]]) -> bool:
     return any(a <= span[0] < b for a, b in regions)
-
-
-class Topics(BaseModel):
-    """The question's topics, first raised first, with the words that raised each."""
-
-    model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(description="topic ids in the order the answer takes them")
-    evidence: list[str] = Field(description="one line per topic: the words that raised it")
 
 
 def detect_topics(question: str, scales: list[float], degradations: list[str]) -> Topics:

@@ -13,12 +13,13 @@ degradations from the question; it is re-exported here because the pipeline impo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.answer.catalog import UNKNOWN_TASK, Catalog, Task
 from cnaps.answer.lexicon import find_phrase, tokens
 from cnaps.answer.stage1_prompt import ParsedPrompt
-from cnaps.answer.stage2_request import Degradation, Evidence, Ignored, Request, extract_request
+from cnaps.answer.records import Degradation, Evidence, Ignored, Request
+from cnaps.answer.stage2_request import extract_request
+from cnaps.answer.records import Classification
 
 __all__ = ["Classification", "Degradation", "Evidence", "Ignored", "Request", "classify", "extract_request"]
 
@@ -29,14 +30,6 @@ SCALE_WEIGHT = 2.0  # a magnification factor in the question points to super-res
 DEGRADATION_WEIGHT = 1.0  # an input with noise (blur) points, weakly, to the task that removes it
 MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 SCALE_TASK = "arbitrary-scale-super-resolution"
-
-
-class Classification(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    task_id: str
-    task_name: str
-    confidence: float = Field(ge=0.0, le=1.0)
-    evidence: list[str]
 
 
 def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]:

@@ -25,19 +25,18 @@ an instruction to the reader or a name the prompt does not give), and how that b
 
 from __future__ import annotations
 
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog
-from cnaps.answer.stage4_classify import Classification, Request, extract_request
+from cnaps.answer.records import Classification, Request
+from cnaps.answer.stage2_request import extract_request
 from cnaps.answer.lexicon import phrase_stems, tokens
 from cnaps.answer.stage1_prompt import ParsedPrompt
 from cnaps.answer.semantic import embed
 from cnaps.answer.summary import given_names, paper_text, what_it_does
+from cnaps.answer.records import RelevanceJudgement, Verdict
 
-Verdict = Literal["relevant", "related", "tangential"]
 
 # How much closer another area may be before a relevant-making area stops counting: 0 would
 # demand the closest area; a small tolerance absorbs ties between overlapping area descriptions.
@@ -46,16 +45,6 @@ TIE = 0.02
 # (unrelated abstracts score 0.1-0.3 against every area; papers of an area 0.45-0.8).
 FLOOR = 0.3
 DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "blur": "blur"}
-
-
-class RelevanceJudgement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str
-    url: str
-    relevance: Verdict
-    score: float  # cosine similarity to the closest relevant-making area, 0 if none
-    reason: str  # one plain sentence: what the paper does and how it bears on the question
-    area: str | None = None  # id of the catalog area the paper was placed in
 
 
 def _roles(classification: Classification, request: Request, prompt: ParsedPrompt,

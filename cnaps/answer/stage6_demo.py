@@ -22,17 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
-from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import InputImageError, ScaleError
 from cnaps.answer.figure import comparison, short, to_uint8
 from cnaps.sr import imageio
 from cnaps.sr.crops import busiest_box
+from cnaps.answer.records import (BLUR_RADIUS, fmt_scale, DemoPlan, DemoRaw, DemoResult, DemoRun, JPEG_QUALITY, NOISE_SIGMA, Pair, Size)
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
-NOISE_SIGMA = 10.0  # Gaussian noise, 8-bit units
-JPEG_QUALITY = 30
-BLUR_RADIUS = 1.0  # PIL GaussianBlur radius (sigma), LR pixels
 DEFAULT_SCALE = 4.0
 MIN_DEMO_SCALE = 1.1  # below this the input and output barely differ: nothing to show
 CROP_SIDE = 384  # ground-truth side up to x24: keeps a demo to ~10 s on two CPU cores
@@ -42,91 +39,6 @@ FALLBACK_WEIGHTS = "liif-edsr-baseline"
 DEFAULT_PHOTO = "skimage.data.astronaut"
 DEFAULT_CROP = (0, 64)  # (top, left) of the CROP_SIDE square in the 512x512 photo
 DEFAULT_ZOOM = (88, 188, 96)  # (top, left, side) in the photo: the face
-
-
-class Size(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    width: int
-    height: int
-
-
-class Pair(BaseModel):
-    """One metric for the model and for the bicubic baseline."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: float
-    bicubic: float
-
-
-class DemoImages(BaseModel):
-    """Files written beside the answer, relative to the output folder."""
-
-    model_config = ConfigDict(extra="forbid")
-    lr: str = "images/lr.png"
-    bicubic: str = "images/bicubic.png"
-    model: str = "images/model.png"
-    ground_truth: str = "images/ground_truth.png"
-    comparison: str = "images/comparison.png"
-    workflow: str = "images/workflow.json"  # cnaps.workflow: rerun with `cnaps run`
-
-
-class DemoPlan(BaseModel):
-    """What the demo will run, decided before running it."""
-
-    model_config = ConfigDict(extra="forbid")
-    weights: str = Field(description="name of the installed weights that will run")
-    model: str = Field(description="what ran, in words, e.g. 'LIIF with the EDSR-baseline encoder'")
-    substitute_for: str | None = Field(
-        None, description="the recommended model shown in place of, when its weights are missing")
-    scale: float
-    scale_note: str = Field(description="why this scale: asked, chosen among several, or assumed")
-    degradations: list[str]
-    denoise: str = Field(description="how noise in the input is handled, in words")
-    image: str | None = Field(None, description="user photo path; None = the default photo")
-    seed: int = 0
-
-
-class DemoRaw(BaseModel):
-    """The same weights on the degraded input with no noise handling: what noise does."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: str
-    weights: str
-    psnr: Pair
-    ssim: Pair
-
-
-class DemoResult(BaseModel):
-    """What the demo measured (answer.json's `demo`)."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: str
-    weights: str
-    weights_sha256: str
-    substitute_for: str | None
-    photo: str
-    input_size: Size
-    output_size: Size
-    scale: float
-    scale_note: str
-    degradations: list[str]
-    denoise: str
-    seed: int
-    psnr: Pair = Field(description="dB, Y channel, border of ceil(scale) px shaved")
-    ssim: Pair = Field(description="Y channel, border of ceil(scale) px shaved")
-    raw: DemoRaw | None = Field(
-        None, description="when noise handling changed the run: the plan's weights on the "
-                          "noisy input as it is")
-    seconds: float = Field(description="wall time of the whole demo (not in answer.md)")
-    images: DemoImages = Field(default_factory=DemoImages)
-
-
-class DemoRun(BaseModel):
-    """A result plus the pictures (8-bit RGB PIL images) that `report` writes."""
-
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-    result: DemoResult
-    pictures: dict[str, Image.Image]
 
 
 def largest_scale(short_side: int) -> float:
@@ -163,11 +75,6 @@ def join_scales(scales: list[float]) -> str:
     """[2, 3.5, 6] -> 'x2, x3.5 and x6'."""
     words = [f"x{fmt_scale(s)}" for s in scales]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def fmt_scale(scale: float) -> str:
-    """4.0 -> '4', 2.5 -> '2.5' (deterministic)."""
-    return f"{scale:g}"
 
 
 def plan_demo(recommended_weights: str, recommended_label: str, scales: list[float],

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.answer.links import escape_markdown, normalize_url
+from cnaps.answer.records import GuardReport
 
 __all__ = ["REMOVED", "GuardReport", "escape_markdown", "find_urls", "guard_citations"]
 
@@ -26,16 +26,6 @@ _LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?\s*\)")
 # Characters a URL rarely ends with: sentence punctuation after it.
 _TRAILING = ".,;:!?*_~\\"
 REMOVED = "[link removed: not among the provided sources]"
-
-
-class GuardReport(BaseModel):
-    """What the guard did to one rendered answer."""
-
-    model_config = ConfigDict(extra="forbid")
-    removed: list[str] = Field(default_factory=list,
-                               description="URLs removed because the prompt did not give them")
-    kept: list[str] = Field(default_factory=list,
-                            description="distinct cited URLs (normalised), in order of appearance")
 
 
 def _unescape(url: str) -> str:

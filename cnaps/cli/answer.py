@@ -7,7 +7,8 @@ import click
 from cnaps.cli.collection import (collection_cli_options, configure_cache, is_collection,
                                   run_collection)
 from cnaps.answer.pipeline import make_report
-from cnaps.answer.records import AnswerOptions, check_answer_folder, default_out_dir, write_report
+from cnaps.answer.records import AnswerOptions
+from cnaps.answer.folder import check_answer_folder, default_out_dir, write_report
 
 
 @click.command("answer")

@@ -14,7 +14,8 @@ from cnaps.errors import CnapsError, OutputError
 from cnaps.answer.stage8_guard import find_urls
 from cnaps.output import describe_os_error
 from cnaps.answer.pipeline import make_report
-from cnaps.answer.records import AnswerOptions, normalised_record
+from cnaps.answer.records import AnswerOptions
+from cnaps.answer.folder import normalised_record
 
 MAX_DIFF_LINES = 20
 
@@ -27,7 +28,7 @@ def _allowed(prompt_file: Path) -> set[str]:
 
 def _violations(markdown: str, allowed: set[str]) -> list[str]:
     """URLs in the answer that the prompt did not give (the guard should leave none)."""
-    from cnaps.answer.stage1_prompt import normalize_url
+    from cnaps.answer.links import normalize_url
 
     bad = []
     for url in find_urls(markdown):

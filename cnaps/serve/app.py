@@ -287,7 +287,9 @@ def create_app(settings: Settings) -> FastAPI:
         (store.folder(job.id) / "prompt.txt").write_bytes(data)
 
         def task(job: JobRecord, folder: Path) -> None:
-            from cnaps.answer.records import AnswerOptions, make_report, write_report
+            from cnaps.answer.records import AnswerOptions
+            from cnaps.answer.pipeline import make_report
+            from cnaps.answer.folder import write_report
 
             job.progress = 0.1
             report = make_report(folder / "prompt.txt", AnswerOptions())
