@@ -33,6 +33,12 @@ def run_cli(args: list[str]) -> int:
     ('{"input": {"kind": "sample"}, "model": {"precision": "double"}, "output": {"scale": 2}}',
      "precision"),
     ('not json', "workflow"),
+    # strict: no string where a number goes, no fraction where a whole number goes
+    ('{"input": {"kind": "sample"}, "output": {"scale": "2"}}',
+     'output.scale: Input should be a valid number (got "2", a string'),
+    ('{"input": {"kind": "sample", "degrade": {"seed": 1.5}}, "output": {"scale": 2}}',
+     "degrade.seed: Input should be a valid integer (got 1.5, a fraction)"),
+    ('{"input": {"kind": "sample"}, "output": {"size": ["64", 64]}}', "output.size.0"),
 ])
 def test_invalid_workflows_are_config_errors(text, problem):
     with pytest.raises(ConfigError, match="not a valid workflow") as err:
