@@ -305,3 +305,23 @@ def test_serve_warns_when_not_on_loopback(tmp_path, monkeypatch):
     quiet = CliRunner().invoke(cli, ["serve", "--jobs-dir", str(tmp_path / "jobs2"),
                                      "--workers", "1"])
     assert "warning" not in quiet.output
+
+
+def test_a_prompt_that_is_not_utf8_is_422_as_a_file_and_as_a_form_field(client):
+    latin1 = "What is the best model for x4 super-r\xe9solution?".encode("latin-1")
+    utf16 = "What is the best model for x4 super-resolution?".encode("utf-16")
+    as_file = client.post("/v1/answer", files={"prompt": ("q.txt", latin1)})
+    assert as_file.status_code == 422
+    assert as_file.json()["error"].startswith("the prompt (file 'prompt') is not UTF-8 text")
+    # the same bytes as the form field, sent raw in a multipart body (as a browser would)
+    boundary = "cnapsboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt_text\"\r\n\r\n"
+            .encode() + utf16 + f"\r\n--{boundary}--\r\n".encode())
+    as_field = client.post("/v1/answer", content=body, headers={
+        "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert as_field.status_code == 422, as_field.text
+    assert as_field.json()["error"].startswith(
+        "the prompt (field 'prompt_text') is not UTF-8 text")
+    urlencoded = client.post("/v1/answer", content=b"prompt_text=r%E9solution", headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert urlencoded.status_code == 422 and "prompt_text" in urlencoded.json()["error"]
