@@ -38,7 +38,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     jobs_dir: Path
     workers: int = Field(1, ge=1)
-    queue_size: int = Field(8, ge=1, description="jobs waiting beyond the running ones")
+    queue_size: int = Field(64, ge=1, description="jobs waiting beyond the running ones")
+    queue_pixels: int | None = Field(None, ge=1, description="output pixels waiting at most; "
+                                     "None: 16 x max_output_pixels")
+    min_free_mb: float = Field(256, ge=0, description="no job is queued with less free disk")
     job_ttl_seconds: float = Field(3600, gt=0)
     token: str | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -82,7 +85,9 @@ _NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def create_app(settings: Settings) -> FastAPI:
     store = JobStore(settings.jobs_dir, settings.workers, settings.queue_size,
-                     settings.job_ttl_seconds)
+                     settings.job_ttl_seconds,
+                     queue_pixels=settings.queue_pixels or 16 * settings.max_output_pixels,
+                     min_free_bytes=int(settings.min_free_mb * 1024 * 1024))
     app = FastAPI(title="cnaps serve", version="1", docs_url=None,
                   description="LIIF super-resolution as an input -> model -> output workflow, "
                               "and answers to prompt files.")
