@@ -118,6 +118,8 @@ def check_folder_target(out_dir: str | Path, owned: tuple[str, ...], marker: str
                           "folder is replaced as a whole, so give a subfolder, e.g. runs/answer")
     try:
         _check_replaceable(out_dir, owned, marker)
+    except FileNotFoundError:
+        pass  # another writer is swapping it in right now; write_folder checks again, locked
     except OSError as exc:
         raise OutputError(describe_os_error(exc, out_dir)) from None
     return out_dir
