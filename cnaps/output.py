@@ -118,6 +118,8 @@ def check_folder_target(out_dir: str | Path, owned: tuple[str, ...], marker: str
                           "folder is replaced as a whole, so give a subfolder, e.g. runs/answer")
     try:
         _check_replaceable(out_dir, owned, marker)
+    except FileNotFoundError:
+        pass  # another writer is swapping it in right now; write_folder checks again, locked
     except OSError as exc:
         raise OutputError(describe_os_error(exc, out_dir)) from None
     return out_dir
@@ -161,6 +163,16 @@ def _remove_stale(parent: Path, name: str, tags: tuple[str, ...], suffix: str = 
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+
+
+def refuse_foreign_files(found: list[Path], remedy: str) -> None:
+    """OutputError naming the files an output would replace that cnaps did not write (a file
+    it wrote is known by its record: a stamp or a list of what it wrote). --force never
+    replaces these: it redoes cnaps's own outputs only."""
+    if found:
+        names = ", ".join(str(p) for p in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise OutputError(f"{names} {'is' if len(found) == 1 else 'are'} in the way and not "
+                          f"written by cnaps (not even --force replaces it): {remedy}")
 
 
 def foreign_entries(folder: Path, owned: tuple[str, ...]) -> list[str]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Literal
@@ -25,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError, InputImageError
-from cnaps.output import write_text_atomic
+from cnaps.output import refuse_foreign_files, write_text_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DONE_DIR = ".cnaps-done"
@@ -64,26 +66,60 @@ class ImageRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(description="path relative to the input folder")
     output: str = Field(description="path relative to the output folder")
-    status: Literal["upscaled", "up to date", "failed"]
+    status: Literal["upscaled", "up to date", "skipped", "failed"]
     reason: str | None = None
     input_size: str | None = None
     output_size: str | None = None
     seconds: float = 0.0
 
 
-def list_images(root: Path, exclude: Path | None = None) -> list[Path]:
-    """Image files under root (by suffix, recursive, hidden ones skipped), relative, sorted;
+def _not_a_file(path: Path) -> str | None:
+    """Why an entry named like an image cannot be read as one (None: a file, or a folder,
+    which is walked into)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "is a broken symbolic link" if path.is_symlink() else "vanished during the run"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+    return f"is {kind}, not an image file"
+
+
+def scan_images(root: Path, exclude: Path | None = None,
+                ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files under root, by suffix, recursive, hidden ones skipped, relative, sorted;
+    entries named like images that are no files: broken links, FIFOs..., with the reason),
     nothing under `exclude` (an output folder inside the input folder)."""
-    found = []
+    found, skipped = [], []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude.resolve()):
             continue
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        reason = _not_a_file(path)
+        if reason is not None:
+            skipped.append((rel, reason))
+        elif path.is_file():
             found.append(rel)
-    return sorted(found)
+    return sorted(found), sorted(skipped)
+
+
+def list_images(root: Path, exclude: Path | None = None) -> list[Path]:
+    return scan_images(root, exclude)[0]
+
+
+def foreign_outputs(out_root: Path, images: list[Path], suffix: str) -> list[Path]:
+    """Outputs that exist without cnaps's stamp: a user's files, never replaced."""
+    return [out_root / output_path(rel, suffix) for rel in images
+            if os.path.lexists(out_root / output_path(rel, suffix))
+            and not (out_root / DONE_DIR / f"{rel}.json").is_file()]
 
 
 def output_path(rel: Path, suffix: str) -> Path:
@@ -170,6 +206,10 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
                                               "row": row.model_dump(mode="json")}) + "\n")
         return row
     except Exception as exc:  # isolate every failure to its image
+        gone = _not_a_file(source)
+        if gone is not None:  # the user's folder changed under us: not a failure of ours
+            return row.model_copy(update={"status": "skipped", "reason": gone,
+                                          "seconds": round(time.perf_counter() - started, 3)})
         reason = str(exc).splitlines()[0] if str(exc) else ""
         if not isinstance(exc, CnapsError):
             reason = f"internal error {type(exc).__name__}: {reason}"
@@ -239,9 +279,12 @@ def upscale_folder(src_root: Path, out_root: Path, options: FolderOptions, *, jo
     src_root, out_root = src_root.resolve(), out_root.resolve()
     if out_root == src_root:
         raise FolderError("the output folder must differ from the input folder (-o OUTDIR)")
-    images = list_images(src_root, exclude=out_root)
+    images, skipped = scan_images(src_root, exclude=out_root)
     if not images:
         raise FolderError(f"{src_root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    # Before anything is written: a user's file where an output goes stops the run.
+    refuse_foreign_files(foreign_outputs(out_root, images, options.suffix),
+                         "move it or choose another -o OUTDIR")
     out_root.mkdir(parents=True, exist_ok=True)
     workers = jobs
     if ray is None and jobs > 1:
@@ -255,5 +298,7 @@ def upscale_folder(src_root: Path, out_root: Path, options: FolderOptions, *, jo
     rows = run_all(task, [str(p) for p in images], jobs=workers, ray=ray, desc="upscaling",
                    unit="image", quiet=quiet, on_crash=functools.partial(
                        _crashed_row, suffix=options.suffix))
-    return rows, workers
+    rows += [ImageRow(source=str(rel), output=str(output_path(rel, options.suffix)),
+                      status="skipped", reason=reason) for rel, reason in skipped]
+    return sorted(rows, key=lambda r: r.source), workers
 

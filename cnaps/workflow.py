@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import math
 import tempfile
 import threading
@@ -28,7 +29,8 @@ from typing import Annotated, Callable, Literal, Union
 import numpy as np
 import torch
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, field_validator,
+                      model_validator)
 
 from cnaps.answer import stage6_demo as demo
 from cnaps.answer.records import DemoResult
@@ -45,7 +47,8 @@ DEFAULT_MAX_OUTPUT_PIXELS = 64_000_000
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "scale": "2" or "seed": 1.5 is a mistake to point at, not a value to coerce
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Crop(_Record):
@@ -110,7 +113,10 @@ class ModelSpec(_Record):
 
 class OutputSpec(_Record):
     scale: float | None = Field(None, description="enlargement factor > 1")
-    size: tuple[int, int] | None = Field(None, description="exact output [width, height]")
+    # strict=False for the container only: a JSON array becomes the tuple (FastAPI validates
+    # parsed JSON, where strict would want a Python tuple); its numbers stay strict.
+    size: tuple[StrictInt, StrictInt] | None = Field(
+        None, strict=False, description="exact output [width, height]")
     format: Literal["png", "webp", "jpeg"] = "png"
 
     @field_validator("scale")
@@ -162,6 +168,18 @@ class WorkflowResult(BaseModel):
         return buf.getvalue()
 
 
+def _got(error: dict) -> str:
+    """' (got "2", a string)': what was there, when a plain value of the wrong type."""
+    value = error.get("input")
+    if error.get("type") in ("int_type", "float_type", "int_from_float", "bool_type",
+                             "string_type"):
+        kind = {str: "a string", float: "a fraction", int: "a whole number",
+                bool: "true/false"}.get(type(value), type(value).__name__)
+        return f" (got {json.dumps(value)}, {kind}: write the number without quotes)" \
+            if isinstance(value, str) else f" (got {json.dumps(value)}, {kind})"
+    return ""
+
+
 def parse_workflow(text: str | bytes) -> Workflow:
     """A Workflow from JSON text, with pydantic's messages turned into one ConfigError."""
     from pydantic import ValidationError
@@ -170,7 +188,7 @@ def parse_workflow(text: str | bytes) -> Workflow:
         return Workflow.model_validate_json(text)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'workflow'}: {e['msg']}"
-                             for e in exc.errors())
+                             + _got(e) for e in exc.errors())
         raise ConfigError(f"not a valid workflow: {problems}") from None
 
 

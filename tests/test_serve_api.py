@@ -305,3 +305,68 @@ def test_serve_warns_when_not_on_loopback(tmp_path, monkeypatch):
     quiet = CliRunner().invoke(cli, ["serve", "--jobs-dir", str(tmp_path / "jobs2"),
                                      "--workers", "1"])
     assert "warning" not in quiet.output
+
+
+def test_a_prompt_that_is_not_utf8_is_422_as_a_file_and_as_a_form_field(client):
+    latin1 = "What is the best model for x4 super-r\xe9solution?".encode("latin-1")
+    utf16 = "What is the best model for x4 super-resolution?".encode("utf-16")
+    as_file = client.post("/v1/answer", files={"prompt": ("q.txt", latin1)})
+    assert as_file.status_code == 422
+    assert as_file.json()["error"].startswith("the prompt (file 'prompt') is not UTF-8 text")
+    # the same bytes as the form field, sent raw in a multipart body (as a browser would)
+    boundary = "cnapsboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt_text\"\r\n\r\n"
+            .encode() + utf16 + f"\r\n--{boundary}--\r\n".encode())
+    as_field = client.post("/v1/answer", content=body, headers={
+        "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert as_field.status_code == 422, as_field.text
+    assert as_field.json()["error"].startswith(
+        "the prompt (field 'prompt_text') is not UTF-8 text")
+    urlencoded = client.post("/v1/answer", content=b"prompt_text=r%E9solution", headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert urlencoded.status_code == 422 and "prompt_text" in urlencoded.json()["error"]
+
+
+def test_a_batch_of_small_uploads_is_queued_with_the_default_queue(tmp_path, released_model):
+    """A person dropping a folder of photos on the page: 8 uploads at once to a server with
+    the defaults and one worker are all queued (the old default queue of 4 refused some)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = Server(tmp_path / "jobs", "--workers", "1")
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            def send(i):
+                return client.post("/v1/upscale", data={"scale": "2"}, files={
+                    "file": (f"p{i}.png", png(photo_like(16 + i, 16)))})
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(send, range(8)))
+            assert [a.status_code for a in answers] == [202] * 8, [a.text for a in answers]
+            assert all(wait_done(client, a.json()["job"])["status"] == "done" for a in answers)
+    finally:
+        server.stop()
+
+
+def test_what_waits_is_bounded_by_output_pixels(tmp_path):
+    """Overload is still refused: past the pixel budget a job gets QueueFull (429 with
+    Retry-After), whatever the count allows."""
+    import threading
+
+    from cnaps.serve.jobs import JobStore, QueueFull
+
+    release = threading.Event()
+    store = JobStore(tmp_path / "jobs", workers=1, queue_size=100, ttl_seconds=60,
+                     queue_pixels=1000)
+    try:
+        running = store.new("upscale")
+        store.submit(running, lambda job, folder: release.wait(30), 900)
+        deadline = time.monotonic() + 10
+        while running.status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        store.submit(store.new("upscale"), lambda job, folder: None, 600)  # waits: 600 of 1000
+        with pytest.raises(QueueFull) as full:
+            store.submit(store.new("upscale"), lambda job, folder: None, 600)
+        assert full.value.retry_after >= 1
+        store.submit(store.new("answer"), lambda job, folder: None, 300)  # 900: still fits
+    finally:
+        release.set()

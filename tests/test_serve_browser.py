@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
     reason="no browser: install Debian's chromium and chromium-driver "
            "(apt-get install chromium chromium-driver) to run the browser test")
 FIXTURE_PROMPTS = Path(__file__).resolve().parent / "fixtures" / "prompts"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +149,18 @@ def test_answer_tab_shows_the_answer_page(browser, server, tmp_path):
                or "error" in find(By.ID, "answer-status").text, what="the answer")
     assert find(By.ID, "answer-status").text == "done"
     browser.switch_to.frame(find(By.ID, "answer-frame"))
-    assert "inpaint" in browser.find_element(By.TAG_NAME, "body").text.lower()
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "inpaint" in body.lower()
     browser.switch_to.default_content()
-    screenshot(browser, "serve_answer.png", tmp_path)
+    shot = screenshot(browser, "serve_answer.png", tmp_path)
+    # The top of the answer, as the README's screenshot shows it: kept beside the screenshot,
+    # so an answer that changes tells that docs/serve_answer.png must be made again.
+    top = "\n".join(body.splitlines()[:12]) + "\n"
+    shot.with_suffix(".txt").write_text(top, encoding="utf-8")
+    documented = DOCS / "serve_answer.txt"
+    assert documented.is_file() and documented.read_text(encoding="utf-8") == top, (
+        "docs/serve_answer.png no longer shows the answer: make it again with "
+        "CNAPS_SCREENSHOT_DIR=docs pytest tests/test_serve_browser.py")
 
 
 def test_phone_sized_window_needs_no_sideways_scrolling(browser, server, tmp_path):

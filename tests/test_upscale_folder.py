@@ -101,3 +101,42 @@ def test_two_workers_give_the_same_images(tmp_path, photos, capsys):
     for rel in ["a.png", "sub/c.png", "sub/deeper/g.png"]:
         assert np.array_equal(np.asarray(Image.open(serial / rel)),
                               np.asarray(Image.open(pooled / rel)))
+
+
+def test_a_users_file_where_an_output_goes_is_refused_even_with_force(tmp_path, photos, capsys):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "a.png").write_text("mine")
+    for extra in ([], ["--force"]):
+        code, out, err = run(["upscale", photos, "-o", out_dir, "--scale", "2", "-q", *extra],
+                             capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert "a.png is in the way and not written by cnaps" in err and "-o OUTDIR" in err
+        assert (out_dir / "a.png").read_text() == "mine"  # untouched
+        assert sorted(p.name for p in out_dir.iterdir()) == ["a.png"]  # nothing written
+    # an output cnaps wrote (it has its stamp) is redone by --force as documented
+    (out_dir / "a.png").unlink()
+    assert run(["upscale", photos, "-o", out_dir, "--scale", "2", "-q"], capsys)[0] == 1
+    code, out, _ = run(["upscale", photos, "-o", out_dir, "--scale", "2", "-q", "--force"],
+                       capsys)
+    assert "3 upscaled, 0 up to date" in out
+
+
+def test_broken_links_fifos_and_vanished_files_are_listed_as_skipped(tmp_path, photos,
+                                                                      capsys):
+    import os
+
+    from cnaps.upscale_folder import FolderOptions, upscale_one
+
+    (photos / "dead.png").symlink_to(tmp_path / "nowhere.png")
+    os.mkfifo(photos / "sub" / "pipe.png")
+    out_dir = tmp_path / "out"
+    code, out, err = run(["upscale", photos, "-o", out_dir, "--scale", "2", "-q"], capsys)
+    assert code == 1 and "6 images: 3 upscaled, 0 up to date, 2 skipped, 1 failed" in out
+    assert "dead.png is a broken symbolic link, skipped\n" in err
+    assert "sub/pipe.png is a FIFO, not an image file, skipped\n" in err
+    # a file listed at the start and gone when its turn comes (deleted meanwhile)
+    options = FolderOptions(scale=2, weights="liif-edsr-baseline", max_output_pixels=10**8,
+                            max_input_pixels=10**8)
+    row = upscale_one("d29.png", str(photos), str(out_dir), options)
+    assert row.status == "skipped" and row.reason == "vanished during the run"

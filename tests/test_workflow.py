@@ -33,6 +33,12 @@ def run_cli(args: list[str]) -> int:
     ('{"input": {"kind": "sample"}, "model": {"precision": "double"}, "output": {"scale": 2}}',
      "precision"),
     ('not json', "workflow"),
+    # strict: no string where a number goes, no fraction where a whole number goes
+    ('{"input": {"kind": "sample"}, "output": {"scale": "2"}}',
+     'output.scale: Input should be a valid number (got "2", a string'),
+    ('{"input": {"kind": "sample", "degrade": {"seed": 1.5}}, "output": {"scale": 2}}',
+     "degrade.seed: Input should be a valid integer (got 1.5, a fraction)"),
+    ('{"input": {"kind": "sample"}, "output": {"size": ["64", 64]}}', "output.size.0"),
 ])
 def test_invalid_workflows_are_config_errors(text, problem):
     with pytest.raises(ConfigError, match="not a valid workflow") as err:
@@ -123,3 +129,27 @@ def test_demo_inputs_handle_noise_as_the_demo_does(kinds, denoise):
                   output={"scale": 4})
     with pytest.raises(ConfigError, match="model.denoise"):
         run_workflow(wf)
+
+
+def test_cnaps_run_never_replaces_a_users_file(tmp_path, capsys, released_model):
+    wf = tmp_path / "wf.json"
+    wf.write_text('{"input": {"kind": "sample", "crop": {"top": 0, "left": 0, "height": 24, '
+                  '"width": 24}}, "output": {"scale": 2}}')
+    for mine in ("output.png", "result.json"):
+        out = tmp_path / f"o-{mine}"
+        out.mkdir()
+        (out / mine).write_text("mine")
+        assert run_cli(["run", str(wf), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{mine} is in the way and not written by cnaps" in err and err.count("\n") == 1
+        assert (out / mine).read_text() == "mine"
+        assert sorted(p.name for p in out.iterdir()) == [mine]  # nothing else written
+    # what cnaps run wrote, it may write again; once edited by the user, it is theirs
+    out = tmp_path / "fresh"
+    assert run_cli(["run", str(wf), "--out", str(out)]) == 0
+    assert run_cli(["run", str(wf), "--out", str(out)]) == 0
+    with Image.open(out / "output.png") as im:
+        assert im.size == (48, 48)
+    (out / "output.png").write_bytes(b"edited")
+    assert run_cli(["run", str(wf), "--out", str(out)]) == 2
+    assert (out / "output.png").read_bytes() == b"edited"

@@ -3,12 +3,51 @@ demo wrote, which gives the demo's images and numbers again."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import click
 
 from cnaps.errors import CnapsError
+
+# What `cnaps run` wrote into an output folder (name -> sha256): a rerun replaces those
+# files, never a file of the user's that has a name it would write.
+RECORD = ".cnaps-run.json"
+DEMO_PICTURES = ("lr", "bicubic", "model", "ground_truth", "comparison")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _written_by_us(out_dir: Path) -> dict[str, str]:
+    try:
+        files = json.loads((out_dir / RECORD).read_text(encoding="utf-8"))["files"]
+        return {str(k): str(v) for k, v in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _check_targets(out_dir: Path, names: list[str]) -> None:
+    """OutputError (nothing written) if one of `names` exists in out_dir and is not the file
+    an earlier `cnaps run` wrote there, byte for byte."""
+    from cnaps.output import refuse_foreign_files
+
+    ours = _written_by_us(out_dir)
+    in_the_way = []
+    for name in names:
+        path = out_dir / name
+        if not os.path.lexists(path):
+            continue
+        try:
+            mine = path.is_file() and not path.is_symlink() and ours.get(name) == _sha(path)
+        except OSError:
+            mine = False
+        if not mine:
+            in_the_way.append(path)
+    refuse_foreign_files(in_the_way, "move it or choose another --out")
 
 
 @click.command("run")
@@ -29,20 +68,27 @@ def run(workflow_file, out_dir):
         text = workflow_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise CnapsError(f"cannot read workflow {workflow_file}: {exc.strerror}") from None
+    from cnaps.output import write_text_atomic
+
     wf = parse_workflow(text)
-    result = run_workflow(wf, allow_files=True)
     out_dir = out_dir or Path("runs") / workflow_file.stem
+    output_name = f"output.{wf.output.format}"
+    demo_names = [f"{n}.png" for n in DEMO_PICTURES] if wf.input.degrade is not None else []
+    _check_targets(out_dir, [output_name, "result.json", *demo_names])  # before the work
+    result = run_workflow(wf, allow_files=True)
+    names = [output_name, "result.json", *(f"{n}.png" for n in result.pictures)]
+    _check_targets(out_dir, names)  # again: the folder may have changed meanwhile
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"output.{wf.output.format}"
+    target = out_dir / output_name
     save_atomic(result.image, target)
     for name, picture in result.pictures.items():
         save_atomic(picture, out_dir / f"{name}.png")
     summary = {"weights": result.weights, "precision": result.precision,
                "size": list(result.image.size), "seconds": result.seconds,
                "demo": result.demo.model_dump(mode="json") if result.demo else None}
-    tmp = out_dir / ".result.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out_dir / "result.json")
+    write_text_atomic(out_dir / "result.json", json.dumps(summary, indent=2) + "\n")
+    record = {**_written_by_us(out_dir), **{name: _sha(out_dir / name) for name in names}}
+    write_text_atomic(out_dir / RECORD, json.dumps({"files": record}, indent=2) + "\n")
     click.echo(f"wrote {target} ({result.image.size[0]}x{result.image.size[1]}, "
                f"{result.weights}, {result.precision}) in {result.seconds:.1f} s")
     if result.demo:

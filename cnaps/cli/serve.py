@@ -42,7 +42,9 @@ def is_loopback(host: str) -> bool:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Jobs run at once [default: half the CPUs, at least 1, at most 8].")
 @click.option("--queue", "queue_size", type=click.IntRange(min=1), default=None,
-              help="Jobs that may wait; more get 429 [default: 4 per worker].")
+              help="Jobs that may wait; more get 429 [default: 64, a folder of photos; "
+                   "what waits is also bounded by 16 x --max-pixels output pixels and by "
+                   "256 MB of free disk].")
 @click.option("--jobs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where job files live [default: $CNAPS_HOME/jobs or the user cache].")
 @click.option("--job-ttl", type=click.FloatRange(min=1), default=3600, show_default=True,
@@ -68,7 +70,7 @@ def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_
     # Torch's thread pool is shared by the worker threads: split the CPUs between them.
     torch.set_num_threads(max(1, cpus // workers))
     settings = Settings(jobs_dir=jobs_dir or default_jobs_dir(), workers=workers,
-                        queue_size=queue_size or 4 * workers, job_ttl_seconds=job_ttl,
+                        queue_size=queue_size or 64, job_ttl_seconds=job_ttl,
                         token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
                         max_input_pixels=max_pixels, max_output_pixels=max_pixels)
     if not is_loopback(host):

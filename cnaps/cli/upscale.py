@@ -88,7 +88,8 @@ def upscale(input_path, output, scale, size_text, model_name, weights, tile_pixe
     before the model runs and may not be INPUT.
 
     INPUT may be a folder: every image in it (recursively) goes to -o OUTDIR under the same
-    relative path, as PNG; --jobs/--ray run several at once, --force redoes finished ones.
+    relative path, as PNG; --jobs/--ray run several at once, --force redoes finished ones
+    (outputs cnaps wrote; a file of yours in the way stops the run before anything is written).
     """
     apply_threads(threads)
     size = parse_size(size_text)

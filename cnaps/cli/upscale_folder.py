@@ -37,8 +37,12 @@ def upscale_folder_command(input_dir: Path, output: Path | None, *, scale, size,
     failed = [r for r in rows if r.status == "failed"]
     done = sum(r.status == "upscaled" for r in rows)
     fresh = sum(r.status == "up to date" for r in rows)
-    click.echo(f"{len(rows)} images: {done} upscaled, {fresh} up to date, {len(failed)} "
-               f"failed; outputs in {output}")
+    skipped = [r for r in rows if r.status == "skipped"]
+    click.echo(f"{len(rows)} images: {done} upscaled, {fresh} up to date, "
+               + (f"{len(skipped)} skipped, " if skipped else "")
+               + f"{len(failed)} failed; outputs in {output}")
+    for r in skipped:  # broken links, FIFOs, files gone meanwhile: the folder, not a failure
+        click.echo(f"{r.source} {r.reason}, skipped", err=True)
     for r in failed:
         click.echo(f"failed: {r.source}: {r.reason}", err=True)
     return 1 if failed else 0

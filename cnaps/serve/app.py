@@ -5,7 +5,8 @@ Every job is a `cnaps.workflow.Workflow` (or a prompt to answer) run by the boun
 once with a JSON error `{"error": message}` and the right status, and leaves nothing behind:
 not an image (judged by content) 415; decompression bomb or input over the pixel limit 413;
 upload over the size limit 413; nonsense scale or size, output over the pixel limit 422;
-unknown job 404; full queue 429 with Retry-After; missing or wrong token 401.
+unknown job 404; a prompt that is not UTF-8 text (file or form field) 422;
+full queue 429 with Retry-After; missing or wrong token 401.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     jobs_dir: Path
     workers: int = Field(1, ge=1)
-    queue_size: int = Field(8, ge=1, description="jobs waiting beyond the running ones")
+    queue_size: int = Field(64, ge=1, description="jobs waiting beyond the running ones")
+    queue_pixels: int | None = Field(None, ge=1, description="output pixels waiting at most; "
+                                     "None: 16 x max_output_pixels")
+    min_free_mb: float = Field(256, ge=0, description="no job is queued with less free disk")
     job_ttl_seconds: float = Field(3600, gt=0)
     token: str | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -76,9 +80,14 @@ def _offline_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/static/swagger/favicon-32x32.png")
 
 
+_NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def create_app(settings: Settings) -> FastAPI:
     store = JobStore(settings.jobs_dir, settings.workers, settings.queue_size,
-                     settings.job_ttl_seconds)
+                     settings.job_ttl_seconds,
+                     queue_pixels=settings.queue_pixels or 16 * settings.max_output_pixels,
+                     min_free_bytes=int(settings.min_free_mb * 1024 * 1024))
     app = FastAPI(title="cnaps serve", version="1", docs_url=None,
                   description="LIIF super-resolution as an input -> model -> output workflow, "
                               "and answers to prompt files.")
@@ -272,17 +281,25 @@ def create_app(settings: Settings) -> FastAPI:
                prompt_text: str | None = Form(None, description="or the prompt as text")):
         """Answer a prompt file as `cnaps answer` would: 202 {"job": ID}; the result is
         answer.json at /v1/jobs/ID/result and the page at /v1/jobs/ID/answer.html."""
+        not_utf8 = ("the prompt ({}) is not UTF-8 text: save it as UTF-8 (or plain ASCII) "
+                    "and send it again")
         if prompt is not None and prompt.filename:
             data = read_upload(prompt)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ApiError(422, not_utf8.format("file 'prompt'")) from None
         elif prompt_text:
+            # The raw bytes are gone: Starlette decoded the field, an urlencoded one with U+FFFD
+            # for bytes that are no UTF-8, a multipart one as Latin-1 when it is not UTF-8.
+            # Either leaves a trace (U+FFFD, NULs, C1 controls: UTF-16, binary, cp1252) that
+            # no text has; a Latin-1 "é" reads as "é" and is kept.
+            if _NOT_TEXT.search(prompt_text):
+                raise ApiError(422, not_utf8.format("field 'prompt_text'"))
             data = prompt_text.encode("utf-8")
         else:
             raise ApiError(422, "send the prompt as a file (field 'prompt') or as text "
                                 "(field 'prompt_text')")
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(415, "the prompt must be UTF-8 text") from None
         job = store.new("answer")
         (store.folder(job.id) / "prompt.txt").write_bytes(data)
 

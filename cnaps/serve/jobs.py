@@ -71,7 +71,11 @@ class QueueFull(Exception):
 class JobStore:
     """Job folders under `root`, their records in memory, a queue and worker threads."""
 
-    def __init__(self, root: Path, workers: int, queue_size: int, ttl_seconds: float):
+    def __init__(self, root: Path, workers: int, queue_size: int, ttl_seconds: float,
+                 queue_pixels: int | None = None, min_free_bytes: int = 0):
+        """At most `queue_size` jobs and `queue_pixels` output pixels wait (a batch of photos
+        fits, an overload does not), and none is queued while the jobs folder's disk has less
+        than `min_free_bytes` free."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.workers = workers
@@ -79,6 +83,8 @@ class JobStore:
         self._jobs: dict[str, JobRecord] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.queue_pixels, self.min_free_bytes = queue_pixels, min_free_bytes
+        self._queued_pixels = 0  # output pixels of the waiting jobs, under _lock
         self._seconds_per_job = 2.0  # running mean, for Retry-After
         self._seconds_per_pixel = 2e-6  # running mean, for the progress estimate
         self.lost = self.recover()
@@ -123,9 +129,18 @@ class JobStore:
         """Queue the job, or discard it and raise QueueFull (the client gets 429)."""
         if expected_pixels:
             job.expected_seconds = expected_pixels * self._seconds_per_pixel
-        try:
-            self._queue.put_nowait((job, task, expected_pixels))
-        except queue.Full:
+        pixels = expected_pixels or 0
+        with self._lock:
+            full = (self.queue_pixels is not None and self._queued_pixels > 0
+                    and self._queued_pixels + pixels > self.queue_pixels)
+            full = full or shutil.disk_usage(self.root).free < self.min_free_bytes
+            if not full:
+                try:
+                    self._queue.put_nowait((job, task, expected_pixels))
+                    self._queued_pixels += pixels
+                except queue.Full:
+                    full = True
+        if full:
             self.discard(job)
             waiting = self._queue.qsize() + self.workers
             raise QueueFull(max(1, math.ceil(self._seconds_per_job * waiting / self.workers)))
@@ -133,6 +148,8 @@ class JobStore:
     def _work(self) -> None:
         while True:
             job, task, pixels = self._queue.get()
+            with self._lock:
+                self._queued_pixels -= pixels or 0
             job.status, job.started, job.progress = "running", time.time(), 0.0
             self._save(job)
             try:
