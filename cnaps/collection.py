@@ -8,7 +8,7 @@ Ray tasks, see `cnaps.parallel`) and writes `OUT/index.md`, `OUT/index.html` and
 
 Skip-if-done: beside each answer, `.cnaps-done.json` records a fingerprint of what made it
 (the prompt's bytes, the answer options, every installed weights sha256 and the code version,
-see `cnaps.answer.demo_cache.code_version`); a rerun skips a prompt whose fingerprint matches unless
+see `cnaps.fingerprint.code_version`); a rerun skips a prompt whose fingerprint matches unless
 `force`. Whether the demo cache is used does not enter it: answers are the same either way.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import glob
-import hashlib
 import json
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError
+from cnaps.fingerprint import bytes_sha256, code_version, digest, installed_weights
 from cnaps.output import write_text_atomic
 from cnaps.answer.folder import DONE_FILE
 from cnaps.answer.records import AnswerOptions
@@ -107,12 +107,8 @@ def expand_prompts(args: list[str]) -> list[Path]:
 
 def fingerprint(prompt_bytes: bytes, options: AnswerOptions) -> str:
     """What an answer depends on (see the module docstring)."""
-    from cnaps.answer.demo_cache import code_version, weights_fingerprint
-
-    material = {"prompt": hashlib.sha256(prompt_bytes).hexdigest(),
-                "options": options.model_dump(mode="json"),
-                "weights": weights_fingerprint(), "code": code_version()}
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return digest({"prompt": bytes_sha256(prompt_bytes), "options": options.model_dump(mode="json"),
+                   "weights": installed_weights(), "code": code_version()})
 
 
 @functools.cache

@@ -16,7 +16,6 @@ the PIL image (`OUTPUT_BYTES_PER_PIXEL`). `fit_workers` runs at most as many wor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -27,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cnaps.errors import CnapsError, InputImageError
+from cnaps.fingerprint import bytes_sha256, code_version, digest, weights_sha256
 from cnaps.output import refuse_foreign_files, write_text_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -126,23 +126,11 @@ def output_path(rel: Path, suffix: str) -> Path:
     return rel.with_suffix(suffix)
 
 
-def _weights_sha(weights: str) -> str:
-    from cnaps.sr.weights import resolve, sha256_of
-
-    path = Path(weights)
-    if path.is_file():
-        return sha256_of(path)
-    return resolve(weights).sha256
-
-
 def fingerprint(source_bytes: bytes, options: FolderOptions) -> str:
-    from cnaps.answer.demo_cache import code_version
-
     decisive = options.model_dump(mode="json", include={"scale", "size", "suffix",
                                                         "max_output_pixels"})
-    material = {"source": hashlib.sha256(source_bytes).hexdigest(), "options": decisive,
-                "weights": _weights_sha(options.weights), "code": code_version()}
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return digest({"source": bytes_sha256(source_bytes), "options": decisive,
+                   "weights": weights_sha256(options.weights), "code": code_version()})
 
 
 
@@ -155,10 +143,10 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
     import numpy as np
     import torch
 
-    from cnaps.cli.options import pick_device
-    from cnaps.answer.demo_cache import load_weights_once
     from cnaps.sr import imageio
     from cnaps.sr.inference import output_size
+    from cnaps.sr.device import pick_device
+    from cnaps.sr.inference import load_weights_once
     from cnaps.sr.inference import upscale as run_upscale
 
     started = time.perf_counter()

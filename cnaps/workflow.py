@@ -21,7 +21,6 @@ import io
 import json
 import math
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Annotated, Callable, Literal, Union
@@ -33,7 +32,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictInt, field_validator,
                       model_validator)
 
 from cnaps.answer import stage6_demo as demo
-from cnaps.answer.records import DemoResult
+from cnaps.answer.records import DemoPlan, DemoResult
 from cnaps.errors import ConfigError, InputImageError
 from cnaps.sr import imageio
 from cnaps.sr.device import resolve_precision
@@ -192,7 +191,7 @@ def parse_workflow(text: str | bytes) -> Workflow:
         raise ConfigError(f"not a valid workflow: {problems}") from None
 
 
-def workflow_for_demo(plan: demo.DemoPlan) -> Workflow:
+def workflow_for_demo(plan: DemoPlan) -> Workflow:
     """The workflow that reruns an answer's demo: same photo and crop, scale, degradations,
     seed and weights. `cnaps run` on it gives the demo's images and PSNR/SSIM again."""
     degrade = Degradations(kinds=list(plan.degradations), seed=plan.seed)
@@ -205,21 +204,6 @@ def workflow_for_demo(plan: demo.DemoPlan) -> Workflow:
 
 
 # ---- running ---------------------------------------------------------------------------------
-
-_models: dict[str, torch.nn.Module] = {}
-_models_lock = threading.Lock()
-
-
-def cached_model(weights: str):
-    """Each weights file is loaded once per process (the server's workers share them; the
-    forward pass only reads the parameters)."""
-    from cnaps.sr.inference import load_weights
-
-    with _models_lock:
-        if weights not in _models:
-            _models[weights] = load_weights(weights).eval()
-        return _models[weights]
-
 
 def load_input(source, max_input_pixels: int = imageio.DEFAULT_MAX_INPUT_PIXELS,
                allow_files: bool = True) -> imageio.LoadedImage:
@@ -253,7 +237,7 @@ def run_workflow(wf: Workflow, *, allow_files: bool = True,
     """Run one workflow. Raises CnapsError subclasses for inputs that cannot be used."""
     if wf.input.degrade is not None:
         return _run_demo_workflow(wf, allow_files)
-    from cnaps.sr.inference import output_size, upscale
+    from cnaps.sr.inference import load_weights_once, output_size, upscale
 
     start = time.perf_counter()
     report = on_progress or (lambda fraction: None)
@@ -271,7 +255,7 @@ def run_workflow(wf: Workflow, *, allow_files: bool = True,
         decision = decide(wf.model.denoise, rgb, weights=keep)
         rgb = prefilter(rgb, decision.sigma) if decision.prefilter else rgb
         weights = decision.weights_name
-    model = cached_model(weights)
+    model = load_weights_once(weights)
     report(0.1)
     # What runs here: `fast` and `auto` run exact on a CPU without bf16 units (cnaps.sr.device).
     ran = resolve_precision(wf.model.precision)

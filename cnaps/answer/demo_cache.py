@@ -19,8 +19,6 @@ The cache is off for library callers until `configure()` is called; `cnaps answe
 from __future__ import annotations
 
 import base64
-import functools
-import hashlib
 import io
 import json
 import os
@@ -30,10 +28,10 @@ import platformdirs
 from PIL import Image
 
 from cnaps.answer.figure import png_bytes
+from cnaps.fingerprint import code_version, digest, file_sha256, installed_weights
 from cnaps.output import write_text_atomic
 
 FORMAT = 1  # bump when the entry layout changes
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the cnaps package
 
 
 def default_dir() -> Path:
@@ -43,38 +41,6 @@ def default_dir() -> Path:
     return base / "cache" / "demos"
 
 
-@functools.cache
-def code_version() -> str:
-    """cnaps's version plus a hash of every source and shipped-weights file of the package
-    but the command line (which only parses options; those that matter are in the plan): any
-    change to the code that could change a demo invalidates the cache."""
-    from cnaps import __version__
-
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.relative_to(PACKAGE_DIR).parts[0] == "cli":
-            continue
-        if path.is_file() and path.suffix in (".py", ".pt", ".json", ".toml"):
-            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
-            digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:16]}"
-
-
-def weights_fingerprint() -> dict[str, str]:
-    """name -> sha256 of every installed weights file (the demo may swap weights, e.g. for
-    noisy inputs, so all of them count). Read from the weights index: no file is re-hashed."""
-    from cnaps.sr.weights import installed
-
-    return {name: entry.sha256 for name, entry in sorted(installed().items())}
-
-
-def _file_sha256(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def demo_key(plan) -> str | None:
     """The cache key of a `DemoPlan`, or None when it cannot be cached (an unreadable photo:
     the demo itself then reports the error)."""
@@ -82,17 +48,13 @@ def demo_key(plan) -> str | None:
 
     photo = None
     if plan.image is not None:
-        photo = _file_sha256(plan.image)
+        photo = file_sha256(plan.image)
         if photo is None:
             return None
     material = {"format": FORMAT, "plan": plan.model_dump(mode="json"), "photo_sha256": photo,
-                "weights": weights_fingerprint(), "code": code_version(),
+                "weights": installed_weights(), "code": code_version(),
                 "torch": torch.__version__}
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
-
-
-def _checksum(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return digest(material)
 
 
 class DemoCache:
@@ -114,7 +76,7 @@ class DemoCache:
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
             payload = entry["payload"]
-            if entry.get("sha256") != _checksum(payload) or payload.get("key") != key:
+            if entry.get("sha256") != digest(payload) or payload.get("key") != key:
                 return None
             result = DemoResult.model_validate(payload["result"])
             pictures = {}
@@ -132,7 +94,7 @@ class DemoCache:
         payload = {"key": key, "result": run.result.model_dump(mode="json"),
                    "pictures": {name: base64.b64encode(png_bytes(img)).decode("ascii")
                                 for name, img in run.pictures.items()}}
-        text = json.dumps({"format": FORMAT, "sha256": _checksum(payload), "payload": payload})
+        text = json.dumps({"format": FORMAT, "sha256": digest(payload), "payload": payload})
         write_text_atomic(self.path(key), text)
 
 _active: DemoCache | None = None
@@ -166,24 +128,3 @@ def cached_run_demo(plan, cache: DemoCache | None = None):
     cache.store(key, run)
     # Answer from what was stored, so a cold run and a warm one give the very same pictures.
     return cache.load(key) or run
-
-
-_models: dict[tuple[str, str], object] = {}
-
-
-def load_weights_once(name_or_path: str | Path):
-    """The model for installed weights (a name) or a checkpoint file, loaded once per process;
-    keyed by the file's path and sha256 (recorded for installed weights, computed for a file),
-    so replaced weights are loaded afresh."""
-    from cnaps.sr.inference import load_weights
-    from cnaps.sr.weights import resolve, sha256_of
-
-    path = Path(name_or_path)
-    if path.suffix in (".pth", ".pt") or path.exists():
-        key = (str(path.resolve()), sha256_of(path) if path.is_file() else "")
-    else:
-        entry = resolve(str(name_or_path))
-        key = (str(entry.file), entry.sha256)
-    if key not in _models:
-        _models[key] = load_weights(name_or_path)
-    return _models[key]

@@ -252,8 +252,7 @@ def deterministic_torch():
 
 def run_model(weights: str, lr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
     """Float (H, W, 3) output of the named weights for an 8-bit LR, and the weights' sha256."""
-    from cnaps.answer.demo_cache import load_weights_once
-    from cnaps.sr.inference import upscale
+    from cnaps.sr.inference import load_weights_once, upscale
     from cnaps.sr.weights import resolve
 
     model = load_weights_once(weights)

@@ -10,6 +10,7 @@ image size; the output is written straight into the result buffer (float or 8-bi
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
 from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
 from cnaps.sr.device import model_in, resolve_precision
-from cnaps.sr.weights import DEFAULT_WEIGHTS, verified_file
+from cnaps.sr.weights import DEFAULT_WEIGHTS, identity, verified_file
 
 __all__ = ["DEFAULT_WEIGHTS", "load_weights", "output_size", "upscale"]
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
@@ -35,6 +36,21 @@ def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
     if path.suffix in (".pth", ".pt") or path.exists():
         return load_model(path)
     return load_model(verified_file(str(name_or_path)))  # sha256 checked first
+
+
+_loaded: dict[tuple[str, str], LIIF] = {}
+_loaded_lock = threading.Lock()
+
+
+def load_weights_once(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
+    """`load_weights`, once per process and weights file: keyed by the file and its sha256, so
+    replaced weights load afresh. Thread-safe (the server's workers share a model; the forward
+    pass only reads its parameters)."""
+    key = identity(name_or_path)
+    with _loaded_lock:
+        if key not in _loaded:
+            _loaded[key] = load_weights(name_or_path)
+        return _loaded[key]
 
 
 def output_size(height: int, width: int, scale: float | None = None,

@@ -148,6 +148,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def identity(name_or_path: str | Path) -> tuple[str, str]:
+    """(file, sha256) of installed weights (a name: the recorded digest) or of a checkpoint
+    file (hashed): what a model loaded from them depends on."""
+    path = Path(name_or_path)
+    if path.suffix in (".pth", ".pt") or path.exists():
+        return str(path.resolve()), sha256_of(path) if path.is_file() else ""
+    entry = resolve(str(name_or_path))
+    return str(entry.file), entry.sha256
+
+
 def installed() -> dict[str, InstalledWeights]:
     """Installed entries whose file is still present, plus weights shipped inside cnaps."""
     index = {k: v for k, v in _read_index().items() if Path(v.file).is_file()}
