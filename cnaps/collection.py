@@ -24,11 +24,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cnaps.answer.folder import DONE_FILE
+from cnaps.answer.records import AnswerOptions
 from cnaps.errors import CnapsError
 from cnaps.fingerprint import bytes_sha256, code_version, digest, installed_weights
 from cnaps.output import write_text_atomic
-from cnaps.answer.folder import DONE_FILE
-from cnaps.answer.records import AnswerOptions
 
 GLOB_CHARS = "*?["
 
@@ -148,8 +148,8 @@ def answer_one(prompt_path: str | Path, out_dir: str | Path,
                options: CollectionOptions) -> SummaryRow:
     """Answer one prompt into `out_dir/<stem>/` and say how it went; a failure of this prompt
     (bad file, bad photo, any error) becomes a failed row, never an exception."""
-    from cnaps.answer.pipeline import make_report  # the one call into the pipeline
     from cnaps.answer.folder import write_report
+    from cnaps.answer.pipeline import make_report  # the one call into the pipeline
 
     started = time.perf_counter()
     prompt = Path(prompt_path)

@@ -144,9 +144,8 @@ def upscale_one(rel: str, src_root: str, out_root: str, options: FolderOptions) 
     import torch
 
     from cnaps.sr import imageio
-    from cnaps.sr.inference import output_size
     from cnaps.sr.device import pick_device
-    from cnaps.sr.inference import load_weights_once
+    from cnaps.sr.inference import load_weights_once, output_size
     from cnaps.sr.inference import upscale as run_upscale
 
     started = time.perf_counter()

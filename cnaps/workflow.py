@@ -28,8 +28,14 @@ from typing import Annotated, Callable, Literal, Union
 import numpy as np
 import torch
 from PIL import Image
-from pydantic import (BaseModel, ConfigDict, Field, StrictInt, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from cnaps.answer import stage6_demo as demo
 from cnaps.answer.records import DemoPlan, DemoResult

@@ -39,11 +39,11 @@ def _context(path, demo=None, no_demo_reason="No demo was run (--no-demo was giv
     prompt = load_prompt(path)
     catalog = load_catalog()
     families = [catalog.match_model(m.name) for m in prompt.models]
-    classification = classify(prompt, catalog)
     request = extract_request(prompt.question)
+    classification = classify(prompt, catalog, request, families)
     topics = detect_topics(prompt.question, request.scales, request.degradations)
     return answer.build_context(prompt, catalog, families, classification, request, topics.ids,
-                                judge_related(prompt, classification, catalog), demo,
+                                judge_related(prompt, classification, catalog, request, families), demo,
                                 None if demo else no_demo_reason)
 
 

@@ -10,7 +10,8 @@ from skimage import data
 
 from cnaps.errors import ConfigError
 from cnaps.sr import denoise
-from cnaps.sr.denoise import (AUTO_THRESHOLD, RELEASED, ROBUST, choose_auto, decide,
+from cnaps.sr.weights import DEFAULT_WEIGHTS
+from cnaps.sr.denoise import (AUTO_THRESHOLD, ROBUST, choose_auto, decide,
                               estimate_noise_sigma, prefilter)
 
 
@@ -80,7 +81,7 @@ def test_prefilter_removes_noise_and_keeps_the_type(clean_lr):
 
 def test_auto_keeps_clean_inputs_on_the_released_weights(clean_lr):
     d = choose_auto(clean_lr)
-    assert d.weights_name == RELEASED and not d.prefilter
+    assert d.weights_name == DEFAULT_WEIGHTS and not d.prefilter
 
 
 def test_auto_routes_noisy_inputs(clean_lr, monkeypatch):
@@ -89,14 +90,14 @@ def test_auto_routes_noisy_inputs(clean_lr, monkeypatch):
     assert d.weights_name == ROBUST and not d.prefilter and d.sigma > AUTO_THRESHOLD
     monkeypatch.setattr(denoise, "robust_available", lambda: False)
     d = choose_auto(noisy(clean_lr, 15))
-    assert d.weights_name == RELEASED and d.prefilter
+    assert d.weights_name == DEFAULT_WEIGHTS and d.prefilter
 
 
 def test_decide_modes(clean_lr, monkeypatch):
     monkeypatch.setattr(denoise, "robust_available", lambda: True)
     img = noisy(clean_lr, 15)
     assert decide("none", img) == denoise.DenoiseDecision(
-        weights_name=RELEASED, prefilter=False, sigma=0.0, reason="--denoise none")
+        weights_name=DEFAULT_WEIGHTS, prefilter=False, sigma=0.0, reason="--denoise none")
     nlm = decide("nlm", img, weights="my.pth")
     assert nlm.prefilter and nlm.weights_name == "my.pth" and nlm.sigma > AUTO_THRESHOLD
     kept = decide("auto", img, weights="my.pth")
@@ -111,7 +112,7 @@ def test_upscale_cli_denoise_option(tmp_path, clean_lr, capsys):
     from cnaps.sr.weights import resolve
 
     try:
-        resolve(RELEASED)
+        resolve(DEFAULT_WEIGHTS)
     except WeightsNotInstalledError as exc:
         pytest.skip(f"{exc}")
     src = tmp_path / "noisy.png"
@@ -138,7 +139,7 @@ def test_shipped_noise_robust_weights_match_their_entry_and_card():
     assert sha256_of(path) == known.sha256
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["sha256"] == known.sha256 and "fine-tuned here" in card["label"]
-    assert known.trained_here and not any(KNOWN[n].trained_here for n in (RELEASED, "liif-rdn"))
+    assert known.trained_here and not any(KNOWN[n].trained_here for n in (DEFAULT_WEIGHTS, "liif-rdn"))
     assert "optimizer" not in read_checkpoint(path)
     assert load_model(path).encoder_spec.name == "edsr-baseline"
     assert installed()[ROBUST].file == str(path)

@@ -11,7 +11,8 @@ from PIL import Image
 
 from cnaps.errors import DataError, ScaleError, InputImageError
 from cnaps.sr.evaluate import (EvalReport, EvalSettings, evaluate, format_table, list_images,
-                               make_pair, model_upscaler, plot, read_rgb, validate_scales)
+                               make_pair, model_upscaler, plot, validate_scales)
+from cnaps.sr.imageio import read_rgb
 from cnaps.sr.resize import resize_pil
 
 

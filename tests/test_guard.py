@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cnaps.answer.stage7_write import markdown_to_html
-from cnaps.answer.stage8_guard import REMOVED, escape_markdown, find_urls, guard_citations
+from cnaps.answer.links import escape_markdown
+from cnaps.answer.stage8_guard import REMOVED, find_urls, guard_citations
 
 ALLOWED = ["https://arxiv.org/abs/2012.09161", "https://github.com/yinboc/liif"]
 

@@ -72,7 +72,7 @@ def test_ray_answers_equal_one_process(tmp_path, local_ray, released_model):
 def test_ray_folder_upscale_equals_one_process(tmp_path, local_ray, released_model):
     from skimage import data
 
-    from cnaps.sr.inference import DEFAULT_WEIGHTS
+    from cnaps.sr.weights import DEFAULT_WEIGHTS
     from cnaps.upscale_folder import FolderOptions, upscale_folder
 
     root = tmp_path / "photos"

@@ -11,9 +11,8 @@ import pytest
 
 from cnaps.answer.catalog import load_catalog
 from cnaps.answer.records import Request
-from cnaps.answer.stage4_classify import classify
+from stages import judge_prompt
 from cnaps.answer.stage1_prompt import load_prompt, parse_prompt
-from cnaps.answer.stage5_related import judge_related
 from cnaps.answer.summary import sentences, what_it_does
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,7 +37,7 @@ def prompt_with(papers: list[tuple[str, str]], question: str = SR_QUESTION, mode
 
 
 def judge(prompt, catalog, **kwargs):
-    return judge_related(prompt, classify(prompt, catalog), catalog, **kwargs)
+    return judge_prompt(prompt, catalog, **kwargs)
 
 
 def verdict(catalog, title, summary, **kwargs):
@@ -258,9 +257,9 @@ def test_same_input_same_output_in_a_fresh_process(catalog, tmp_path):
     import sys
     prompt_file = FIXTURES / "prompts" / "sr_upscale_x2.txt"
     code = ("import json,sys;from cnaps.answer.catalog import load_catalog;from cnaps.answer.stage4_classify import classify;"
-            "from cnaps.answer.stage1_prompt import load_prompt;from cnaps.answer.stage5_related import judge_related;"
+            "from cnaps.answer.stage1_prompt import load_prompt;sys.path.insert(0, 'tests');from stages import judge_prompt;"
             "c=load_catalog();p=load_prompt(sys.argv[1]);"
-            "print(json.dumps([j.model_dump() for j in judge_related(p, classify(p,c), c)]))")
+            "print(json.dumps([j.model_dump() for j in judge_prompt(p, c)]))")
     here = [j.model_dump() for j in judge(load_prompt(prompt_file), catalog)]
     out = subprocess.run([sys.executable, "-c", code, str(prompt_file)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])

@@ -17,7 +17,7 @@ from cnaps.answer.catalog import load_catalog
 from cnaps.answer.stage4_classify import classify
 from cnaps.answer.stage2_request import extract_request
 from cnaps.answer.stage1_prompt import load_prompt
-from cnaps.answer.stage5_related import judge_related
+from stages import families_of, judge_prompt
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "prompts-dev"
 PREFIX = 30  # expected.json keys papers by the first 30 characters of their title
@@ -35,13 +35,13 @@ def _score(isolated: bool):
         if want.get("error"):
             continue
         prompt = load_prompt(DEV / f"{key}.txt")
-        classification = classify(prompt, catalog)
         request = extract_request(prompt.question)
+        classification = classify(prompt, catalog, request, families_of(prompt, catalog))
         if isolated and classification.task_id != want["task"]:
             classification = classification.model_copy(update={"task_id": want["task"]})
         if isolated and set(request.degradations) != set(want["degradations"]):
             request = request.model_copy(update={"degradations": list(want["degradations"])})
-        for judgement in judge_related(prompt, classification, catalog, request=request):
+        for judgement in judge_prompt(prompt, catalog, classification, request):
             leaks += [(key, s) for s in want.get("must_not_contain", []) if s in judgement.reason]
             label = want["relevance"].get(judgement.title[:PREFIX])
             if label is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cnaps.answer.catalog import load_catalog
-from cnaps.answer.stage4_classify import classify
+from stages import classify_prompt
 from cnaps.answer.stage2_request import extract_request
 from cnaps.errors import PromptError
 from cnaps.answer.stage1_prompt import parse_prompt
@@ -52,7 +52,7 @@ def scored():
                 failures.append(f"{key}: malformed prompt parsed without a PromptError")
             continue
         prompt = parse_prompt(text, source=f"{key}.txt")
-        task = classify(prompt, catalog).task_id
+        task = classify_prompt(prompt, catalog).task_id
         request = extract_request(prompt.question)
         results = {
             "task": (task == want["task"], f"task {task}, expected {want['task']}"),

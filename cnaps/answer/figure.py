@@ -12,6 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+
 def png_bytes(image: Image.Image) -> bytes:
     """A picture as PNG file bytes (the answer's images and the demo cache's entries)."""
     buf = io.BytesIO()

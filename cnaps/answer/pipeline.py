@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnaps.errors import WeightsNotInstalledError
-from cnaps.answer.records import (AnswerOptions, AnswerRecord, GuardRecord, ModelRecord, RelatedRecord, Report)
 from cnaps.answer.figure import png_bytes
+from cnaps.answer.records import (
+    AnswerOptions,
+    AnswerRecord,
+    GuardRecord,
+    ModelRecord,
+    RelatedRecord,
+    Report,
+)
+from cnaps.errors import WeightsNotInstalledError
 
 
 def no_demo_reason(prompt, families) -> str:
@@ -28,8 +35,8 @@ def no_demo_reason(prompt, families) -> str:
 def run_demo_stage(prompt, families, request, options: AnswerOptions):
     """(DemoRun or None, the reason when None, the DemoPlan that ran or None) for the first
     runnable recommended model."""
-    from cnaps.answer.stage6_demo import plan_demo
     from cnaps.answer.demo_cache import cached_run_demo
+    from cnaps.answer.stage6_demo import plan_demo
 
     runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
     if not runnable:
@@ -58,23 +65,28 @@ def html_details(classification, request, topics, judgements) -> list[str]:
 
 def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     """Answer one prompt file. Raises CnapsError subclasses for user errors."""
-    from cnaps.answer.stage7_write import (HtmlContext, build_context, markdown_to_html, render_html,
-                              render_markdown)
     from cnaps.answer.catalog import load_catalog
-    from cnaps.answer.stage4_classify import classify
-    from cnaps.answer.stage2_request import extract_request
-    from cnaps.answer.stage8_guard import find_urls, guard_citations
     from cnaps.answer.stage1_prompt import load_prompt
-    from cnaps.answer.stage5_related import judge_related
+    from cnaps.answer.stage2_request import extract_request
     from cnaps.answer.stage3_topics import detect_topics
+    from cnaps.answer.stage4_classify import classify
+    from cnaps.answer.stage5_related import judge_related
+    from cnaps.answer.stage7_write import (
+        HtmlContext,
+        build_context,
+        markdown_to_html,
+        render_html,
+        render_markdown,
+    )
+    from cnaps.answer.stage8_guard import find_urls, guard_citations
 
     prompt = load_prompt(prompt_path)
     catalog = load_catalog()
     families = [catalog.match_model(m.name) for m in prompt.models]
     request = extract_request(prompt.question)
-    classification = classify(prompt, catalog, request=request)
+    classification = classify(prompt, catalog, request, families)
     topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
-    judgements = judge_related(prompt, classification, catalog, request=request)
+    judgements = judge_related(prompt, classification, catalog, request, families)
     run, reason, plan = run_demo_stage(prompt, families, request, options)
     demo = run.result if run else None
 

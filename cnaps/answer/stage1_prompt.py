@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.errors import PromptError
 from cnaps.answer.links import arxiv_id, normalize_url
+from cnaps.errors import PromptError
 
 __all__ = ["ModelRef", "PaperRef", "ParsedPrompt", "arxiv_id", "load_prompt", "normalize_url",
            "parse_prompt"]  # the URL helpers live in cnaps.answer.links; imported here for callers

@@ -32,8 +32,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cnaps.answer.records import DEGRADATION_ORDER, Degradation, Evidence, Ignored, Request
-
+from cnaps.answer.records import (
+    DEGRADATION_ORDER,
+    Degradation,
+    Evidence,
+    Ignored,
+    Request,
+)
 
 # ---------------------------------------------------------------- lexicon
 

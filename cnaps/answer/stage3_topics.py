@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 
-
 from cnaps.answer.lexicon import phrase_stems, tokens
 from cnaps.answer.records import Topics
 

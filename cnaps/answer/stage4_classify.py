@@ -7,21 +7,16 @@
   so "I enlarged a small photo 8x" reads as super-resolution without ever saying so.
 Every point of score is kept as a line of evidence quoting the text it came from.
 
-`extract_request` (the request grammar, cnaps/request.py) reads the scale factors and the input
-degradations from the question; it is re-exported here because the pipeline imports it from here.
+`extract_request` (stage 2, the request grammar) reads the scale factors and the input
+degradations from the question; the pipeline hands its result to `classify`.
 """
 
 from __future__ import annotations
 
-
-from cnaps.answer.catalog import UNKNOWN_TASK, Catalog, Task
+from cnaps.answer.catalog import UNKNOWN_TASK, Catalog, ModelFamily, Task
 from cnaps.answer.lexicon import find_phrase, tokens
+from cnaps.answer.records import Classification, Request
 from cnaps.answer.stage1_prompt import ParsedPrompt
-from cnaps.answer.records import Degradation, Evidence, Ignored, Request
-from cnaps.answer.stage2_request import extract_request
-from cnaps.answer.records import Classification
-
-__all__ = ["Classification", "Degradation", "Evidence", "Ignored", "Request", "classify", "extract_request"]
 
 CORE_WEIGHT = 3.0  # a phrase that names the task
 KEYWORD_WEIGHT = 1.0  # vocabulary that comes with the task
@@ -48,16 +43,16 @@ def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]
     return score, evidence
 
 
-def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request | None = None) -> Classification:
-    """The task the prompt's user is performing, with a confidence and the evidence for it.
-    `request` (the question's scales and degradations) is read from the question when the
-    caller has not already done so."""
+def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
+             families: list[ModelFamily | None]) -> Classification:
+    """The task the prompt's user is performing, with a confidence and the evidence for it,
+    from the question's `request` (stage 2) and the recommended models' catalog `families`
+    (one per model, None where unrecognised)."""
     scores = {t.id: 0.0 for t in catalog.tasks}
     text_scores = dict(scores)
     evidence: dict[str, list[str]] = {t.id: [] for t in catalog.tasks}
 
-    for model in prompt.models:
-        family = catalog.match_model(model.name)
+    for model, family in zip(prompt.models, families):
         if family:
             scores[family.task] += MODEL_WEIGHT
             evidence[family.task].append(
@@ -74,7 +69,6 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request | None = N
         text_scores[task.id] += s
         evidence[task.id] += ev
 
-    request = request or extract_request(prompt.question)
     if request.scales and SCALE_TASK in scores:
         asked = ", ".join(f"{s:g}x" for s in request.scales)
         scores[SCALE_TASK] += SCALE_WEIGHT

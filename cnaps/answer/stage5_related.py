@@ -25,18 +25,14 @@ an instruction to the reader or a name the prompt does not give), and how that b
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog
-from cnaps.answer.records import Classification, Request
-from cnaps.answer.stage2_request import extract_request
+from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog, ModelFamily
 from cnaps.answer.lexicon import phrase_stems, tokens
-from cnaps.answer.stage1_prompt import ParsedPrompt
+from cnaps.answer.records import Classification, RelevanceJudgement, Request, Verdict
 from cnaps.answer.semantic import embed
+from cnaps.answer.stage1_prompt import ParsedPrompt
 from cnaps.answer.summary import given_names, paper_text, what_it_does
-from cnaps.answer.records import RelevanceJudgement, Verdict
-
 
 # How much closer another area may be before a relevant-making area stops counting: 0 would
 # demand the closest area; a small tolerance absorbs ties between overlapping area descriptions.
@@ -47,13 +43,13 @@ FLOOR = 0.3
 DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "blur": "blur"}
 
 
-def _roles(classification: Classification, request: Request, prompt: ParsedPrompt,
+def _roles(classification: Classification, request: Request, families: list[ModelFamily | None],
            catalog: Catalog) -> tuple[dict[str, str], set[str]]:
     """Area id -> why it makes a paper relevant ('task', 'ingredient' or a degradation), and the
     ids of neighbouring areas, for this prompt."""
     task = catalog.task(classification.task_id)
     tasks = {task.id, *task.related_tasks}
-    families = {f.id for f in (catalog.match_model(m.name) for m in prompt.models) if f}
+    family_ids = {f.id for f in families if f}
     roles: dict[str, str] = {}
     neighbours: set[str] = set()
     for area in catalog.areas:
@@ -61,7 +57,7 @@ def _roles(classification: Classification, request: Request, prompt: ParsedPromp
             roles[area.id] = "task"
         elif treated := [d for d in request.degradations if d in area.treats]:
             roles[area.id] = treated[0]
-        elif families & set(area.ingredient_of):
+        elif family_ids & set(area.ingredient_of):
             roles[area.id] = "ingredient"
         elif tasks & set(area.neighbour_of):
             neighbours.add(area.id)
@@ -96,15 +92,14 @@ def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_la
 
 
 def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog,
-                  request: Request | None = None) -> list[RelevanceJudgement]:
-    """One judgement per related paper, in prompt order. `request` (the question's scales and
-    degradations) is read from the question when the caller has not already done so."""
+                  request: Request, families: list[ModelFamily | None]) -> list[RelevanceJudgement]:
+    """One judgement per related paper, in prompt order, from the earlier stages' results: the
+    task (stage 4), the request (stage 2) and the recommended models' families."""
     if not prompt.related:
         return []
-    request = request or extract_request(prompt.question)
     task = catalog.task(classification.task_id)
     task_label = task.name[0].lower() + task.name[1:]
-    roles, neighbours = _roles(classification, request, prompt, catalog)
+    roles, neighbours = _roles(classification, request, families, catalog)
     allowed = given_names(prompt)
 
     areas = catalog.areas

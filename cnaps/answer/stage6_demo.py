@@ -23,11 +23,23 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from cnaps.errors import InputImageError, ScaleError
 from cnaps.answer.figure import comparison, short, to_uint8
+from cnaps.answer.records import (
+    BLUR_RADIUS,
+    JPEG_QUALITY,
+    NOISE_SIGMA,
+    DemoPlan,
+    DemoRaw,
+    DemoResult,
+    DemoRun,
+    Pair,
+    Size,
+    fmt_scale,
+)
+from cnaps.errors import InputImageError, ScaleError
 from cnaps.sr import imageio
 from cnaps.sr.crops import busiest_box
-from cnaps.answer.records import (BLUR_RADIUS, fmt_scale, DemoPlan, DemoRaw, DemoResult, DemoRun, JPEG_QUALITY, NOISE_SIGMA, Pair, Size)
+from cnaps.sr.weights import DEFAULT_WEIGHTS
 
 DEGRADATIONS = ("blur", "noise", "jpeg")  # applied in this order
 DEFAULT_SCALE = 4.0
@@ -139,7 +151,7 @@ def denoise_decision(plan: DemoPlan, lr: np.ndarray):
 
     if "noise" not in plan.degradations:
         return None
-    keep = None if plan.weights == denoise.RELEASED else plan.weights
+    keep = None if plan.weights == DEFAULT_WEIGHTS else plan.weights
     decision = denoise.decide("auto", lr, weights=keep)
     steps = []
     if decision.prefilter:

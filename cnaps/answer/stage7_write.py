@@ -23,8 +23,20 @@ import jinja2
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
-from cnaps.answer.records import BLUR_RADIUS, JPEG_QUALITY, NOISE_SIGMA, DemoResult, fmt_scale
-from cnaps.answer.links import escape_markdown, link_label, normalize_url, safe_url, same_repository
+from cnaps.answer.links import (
+    escape_markdown,
+    link_label,
+    normalize_url,
+    safe_url,
+    same_repository,
+)
+from cnaps.answer.records import (
+    BLUR_RADIUS,
+    JPEG_QUALITY,
+    NOISE_SIGMA,
+    DemoResult,
+    fmt_scale,
+)
 from cnaps.answer.stage3_topics import TOPIC_NAMES
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"

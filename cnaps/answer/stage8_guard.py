@@ -12,11 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-
-from cnaps.answer.links import escape_markdown, normalize_url
+from cnaps.answer.links import normalize_url
 from cnaps.answer.records import GuardReport
-
-__all__ = ["REMOVED", "GuardReport", "escape_markdown", "find_urls", "guard_citations"]
 
 # A URL with a scheme, or a bare "www." host. Backslashes are allowed inside because escaped
 # prompt text may carry them (`a\_b`); they are stripped before comparing.

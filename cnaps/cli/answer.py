@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cnaps.cli.collection import (collection_cli_options, configure_cache, is_collection,
-                                  run_collection)
+from cnaps.answer.folder import check_answer_folder, default_out_dir, write_report
 from cnaps.answer.pipeline import make_report
 from cnaps.answer.records import AnswerOptions
-from cnaps.answer.folder import check_answer_folder, default_out_dir, write_report
+from cnaps.collection import is_collection
+from cnaps.cli.collection import (
+    collection_cli_options,
+    configure_cache,
+    run_collection,
+)
 
 
 @click.command("answer")

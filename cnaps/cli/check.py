@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from cnaps.errors import CnapsError, OutputError
-from cnaps.answer.stage8_guard import find_urls
-from cnaps.output import describe_os_error
+from cnaps.answer.folder import normalised_record
 from cnaps.answer.pipeline import make_report
 from cnaps.answer.records import AnswerOptions
-from cnaps.answer.folder import normalised_record
+from cnaps.answer.stage8_guard import find_urls
+from cnaps.errors import CnapsError, OutputError
+from cnaps.output import describe_os_error
 
 MAX_DIFF_LINES = 20
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from cnaps.collection import (CollectionOptions, answer_collection, expand_prompts,
-                              is_collection)
-from cnaps.parallel import parallel_options
 from cnaps.answer.records import AnswerOptions
-
-__all__ = ["collection_cli_options", "configure_cache", "is_collection", "run_collection"]
+from cnaps.collection import (
+    CollectionOptions,
+    answer_collection,
+    expand_prompts,
+)
+from cnaps.parallel import parallel_options
 
 DEFAULT_COLLECTION_OUT = Path("runs") / "answers"
 

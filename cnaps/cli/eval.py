@@ -7,13 +7,17 @@ from pathlib import Path
 
 import click
 
-from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
-                               precision_option, threads_option)
+from cnaps.cli.options import (
+    announce_precision,
+    apply_threads,
+    device_option,
+    precision_option,
+    threads_option,
+)
 from cnaps.errors import ConfigError, OutputError, ScaleError, validation_line
 from cnaps.output import atomic_file, check_can_write
-from cnaps.sr.device import resolve_precision
+from cnaps.sr.device import pick_device, resolve_precision
 from cnaps.sr.weights import DEFAULT_WEIGHTS
-
 
 MAX_EVAL_SCALE = 1000
 
@@ -97,8 +101,15 @@ def eval_cmd(data, sets, scales, model_name, weights, metric, lr_kernel, noise, 
     """
     from pydantic import ValidationError
 
-    from cnaps.sr.evaluate import (EvalSettings, evaluate, format_table, list_images,
-                                   model_upscaler, plot, validate_scales)
+    from cnaps.sr.evaluate import (
+        EvalSettings,
+        evaluate,
+        format_table,
+        list_images,
+        model_upscaler,
+        plot,
+        validate_scales,
+    )
     from cnaps.sr.inference import load_weights
 
     try:

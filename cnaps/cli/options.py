@@ -5,11 +5,7 @@ from __future__ import annotations
 import click
 import torch
 
-from cnaps.sr.device import DEVICES, PRECISIONS, pick_device, resolve_precision
-
-__all__ = ["pick_device", "device_option", "precision_option", "threads_option", "apply_threads",
-           "announce_precision"]
-
+from cnaps.sr.device import DEVICES, PRECISIONS, resolve_precision
 
 device_option = click.option(
     "--device", type=click.Choice(DEVICES), default="auto", show_default=True,

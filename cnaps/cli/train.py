@@ -28,7 +28,8 @@ def train(config, out_dir, data, steps, device, threads, max_minutes):
     """
     import torch
 
-    from cnaps.sr.train import load_config, train as run
+    from cnaps.sr.train import load_config
+    from cnaps.sr.train import train as run
 
     if threads:
         torch.set_num_threads(threads)

@@ -10,14 +10,21 @@ import click
 import numpy as np
 import torch
 
-from cnaps.cli.options import (announce_precision, apply_threads, device_option, pick_device,
-                               precision_option, threads_option)
+from cnaps.cli.options import (
+    announce_precision,
+    apply_threads,
+    device_option,
+    precision_option,
+    threads_option,
+)
 from cnaps.cli.upscale_folder import upscale_folder_command
 from cnaps.errors import OutputError, ScaleError
 from cnaps.output import check_can_write
 from cnaps.parallel import parallel_options
 from cnaps.sr import imageio
-from cnaps.sr.inference import DEFAULT_WEIGHTS, load_weights, output_size
+from cnaps.sr.device import pick_device
+from cnaps.sr.inference import load_weights, output_size
+from cnaps.sr.weights import DEFAULT_WEIGHTS
 from cnaps.sr.inference import upscale as run_upscale
 
 DEFAULT_MAX_OUTPUT_PIXELS = 250_000_000

@@ -28,8 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cnaps.errors import CnapsError
 from cnaps.serve.jobs import JobRecord, JobStore, QueueFull
-from cnaps.workflow import (FileInput, ModelSpec, OutputSpec, UploadInput, Workflow,
-                            load_input, run_workflow)
+from cnaps.workflow import (
+    FileInput,
+    ModelSpec,
+    OutputSpec,
+    UploadInput,
+    Workflow,
+    load_input,
+    run_workflow,
+)
 
 
 class Settings(BaseModel):
@@ -304,9 +311,9 @@ def create_app(settings: Settings) -> FastAPI:
         (store.folder(job.id) / "prompt.txt").write_bytes(data)
 
         def task(job: JobRecord, folder: Path) -> None:
-            from cnaps.answer.records import AnswerOptions
-            from cnaps.answer.pipeline import make_report
             from cnaps.answer.folder import write_report
+            from cnaps.answer.pipeline import make_report
+            from cnaps.answer.records import AnswerOptions
 
             job.progress = 0.1
             report = make_report(folder / "prompt.txt", AnswerOptions())

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from cnaps.sr.weights import DEFAULT_WEIGHTS as RELEASED  # the released weights
+from cnaps.sr.weights import DEFAULT_WEIGHTS
 
 ROBUST = "liif-edsr-baseline-noise"
 # Estimated sigma (8-bit units) from which `auto` treats an input as noisy. Chosen on LR images
@@ -116,12 +116,12 @@ def choose_auto(lr, threshold: float = AUTO_THRESHOLD) -> DenoiseDecision:
     """Released weights for clean inputs; the noise-robust weights for noisy ones."""
     sigma = estimate_noise_sigma(lr)
     if sigma < threshold:
-        return DenoiseDecision(weights_name=RELEASED, prefilter=False, sigma=sigma,
+        return DenoiseDecision(weights_name=DEFAULT_WEIGHTS, prefilter=False, sigma=sigma,
                                reason=f"estimated noise {sigma:.1f} < {threshold}: clean")
     if robust_available():
         return DenoiseDecision(weights_name=ROBUST, prefilter=False, sigma=sigma,
                                reason=f"estimated noise {sigma:.1f}: noise-robust weights")
-    return DenoiseDecision(weights_name=RELEASED, prefilter=True, sigma=sigma,
+    return DenoiseDecision(weights_name=DEFAULT_WEIGHTS, prefilter=True, sigma=sigma,
                            reason=f"estimated noise {sigma:.1f}: {ROBUST} not installed, "
                                   "non-local-means pre-filter instead")
 
@@ -130,11 +130,11 @@ def decide(mode: Mode, lr, weights: str | None = None) -> DenoiseDecision:
     """The decision for `--denoise MODE`. An explicit `weights` choice is kept in every mode
     (auto then only decides about the pre-filter)."""
     if mode == "none":
-        return DenoiseDecision(weights_name=weights or RELEASED, prefilter=False, sigma=0.0,
+        return DenoiseDecision(weights_name=weights or DEFAULT_WEIGHTS, prefilter=False, sigma=0.0,
                                reason="--denoise none")
     if mode == "nlm":
         sigma = estimate_noise_sigma(lr)
-        return DenoiseDecision(weights_name=weights or RELEASED, prefilter=True, sigma=sigma,
+        return DenoiseDecision(weights_name=weights or DEFAULT_WEIGHTS, prefilter=True, sigma=sigma,
                                reason=f"--denoise nlm, estimated noise {sigma:.1f}")
     if mode != "auto":
         from cnaps.errors import ConfigError

@@ -20,11 +20,10 @@ from tqdm import tqdm
 
 from cnaps.errors import ScaleError
 from cnaps.sr.checkpoint import load_model
-from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
 from cnaps.sr.device import model_in, resolve_precision
+from cnaps.sr.liif import EPS_SHIFT, LIIF, nearest_cell, pixel_centres
 from cnaps.sr.weights import DEFAULT_WEIGHTS, identity, verified_file
 
-__all__ = ["DEFAULT_WEIGHTS", "load_weights", "output_size", "upscale"]
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
 # small enough to stay in cache between layers (measured fastest of 2k-16k here).
 DEFAULT_CHUNK = 2048

@@ -22,7 +22,6 @@ from cnaps.errors import CnapsError, DataError
 from cnaps.sr.imageio import IMAGE_SUFFIXES, read_rgb
 from cnaps.sr.resize import resize_pil
 
-
 SKIMAGE_PHOTOS = {  # scikit-image's bundled colour photos (no network needed)
     "astronaut": "public domain (NASA), via scikit-image",
     "coffee": "CC0 (Rachel Michetti), via scikit-image",

@@ -26,7 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cnaps.errors import CheckpointError, ConfigError, DataError, validation_line
 from cnaps.sr import metrics
-from cnaps.sr.checkpoint import check_architecture, load_model, read_checkpoint, save_checkpoint
+from cnaps.sr.checkpoint import (
+    check_architecture,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 from cnaps.sr.crops import busiest_crop
 from cnaps.sr.data import Batch, Sampler, SamplerConfig, list_images, to_input
 from cnaps.sr.degrade import add_gaussian_noise
