@@ -1,4 +1,4 @@
-"""What the question asks of the model: magnification factors and the input's degradations.
+"""Stage 2, the request: the magnification factors and the input's degradations asked for.
 
 A small grammar rather than a list of per-phrase patterns, in four steps:
 

@@ -1,4 +1,4 @@
-"""What the question is about, so the answer can answer *that* first.
+"""Stage 3, the topics: what the question is about, so the answer can answer *that* first.
 
 A small, general detector: each topic has a few phrases (matched on word stems, like the
 classifier, so "invented", "inventing" and "invent" are one word). When the question has a

@@ -1,4 +1,4 @@
-"""Stage 3 of the answer pipeline: which task the user is performing, and what they ask for.
+"""Stage 4 of the answer pipeline: which task the user is performing.
 
 `classify` weighs two kinds of evidence, both lexical and deterministic:
 - the recommended models: a name that matches a catalog family (`SISR-Any-LIIF-RDN` -> LIIF-RDN)

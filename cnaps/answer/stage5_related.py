@@ -1,4 +1,4 @@
-"""Stage 4 of the answer pipeline: how does each related paper bear on the user's question?
+"""Stage 5 of the answer pipeline: how does each related paper bear on the user's question?
 
 Prompts offer related papers that are often only loosely connected (a histopathology GAN offered
 for a super-resolution question). Following PaperQA2's habit of scoring every source before
@@ -10,7 +10,7 @@ citing it, each paper gets one of three verdicts, as an expert reviewer would gi
               (upsampling the feature maps of a vision encoder, for a super-resolution question);
 - tangential: anything else.
 
-How: the paper's title and summary are embedded (cnaps/semantic.py, all-MiniLM-L6-v2) and placed
+How: the paper's title and summary are embedded (cnaps/answer/semantic.py, all-MiniLM-L6-v2) and placed
 in the research area (catalog/areas.toml) whose concept sentences they are closest to in
 meaning; the catalog says what that area is to the classified task (method, remedy, ingredient,
 neighbour or nothing). Comparing against every area, not only the task's own, matters: a GAN
@@ -18,7 +18,7 @@ paper that mentions "noise" is closer to image generation than to denoising, so 
 mistaken for a denoiser. `score` is the cosine similarity to the closest area that would make
 the paper relevant (0 when there is none), so papers can be ranked by how close they come.
 
-The reason is one plain sentence: what the paper does, taken from its summary by cnaps/summary.py
+The reason is one plain sentence: what the paper does, taken from its summary by cnaps/answer/summary.py
 (the sentence where it states its aim, in the third person, one clause; never a link, markup,
 an instruction to the reader or a name the prompt does not give), and how that bears on the task.
 """

@@ -1,4 +1,4 @@
-"""Stage 5, the demo: prove the answer by running the model on a real photo.
+"""Stage 6, the demo: prove the answer by running the model on a real photo.
 
 Protocol (the paper's evaluation made visible): ground truth = a square of the photo, as large as
 the scale needs for an input of at least 16 px, cropped to a multiple of the scale; LR = PIL bicubic downscale of the 8-bit ground truth; the requested

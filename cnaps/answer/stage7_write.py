@@ -1,4 +1,4 @@
-"""Stage 6: the answer, rendered from templates in `prompts/` with one context object each.
+"""Stage 7: the answer, rendered from templates in `prompts/` with one context object each.
 
 `build_context` turns the pipeline's results (parsed prompt, classification, request, relevance
 judgements, catalog facts, demo) into an `AnswerContext` whose strings are final Markdown: prompt

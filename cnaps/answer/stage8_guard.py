@@ -1,4 +1,4 @@
-"""Stage 7, the citation guard: an answer may cite only the sources its prompt gave.
+"""Stage 8, the citation guard: an answer may cite only the sources its prompt gave.
 
 Grounded answering the PaperQA way: the prompt's links are the only valid sources; after the
 answer is rendered, every URL in it is checked against them (both sides normalised by
