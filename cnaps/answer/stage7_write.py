@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from cnaps.answer.links import (
     escape_markdown,
@@ -35,6 +35,7 @@ from cnaps.answer.records import (
     JPEG_QUALITY,
     NOISE_SIGMA,
     DemoResult,
+    Record,
     fmt_scale,
 )
 from cnaps.answer.stage3_topics import TOPIC_NAMES
@@ -79,24 +80,20 @@ TASK_IO = {
 DEGRADATION_WORDS = {"noise": "noisy", "jpeg": "JPEG-compressed", "blur": "blurred"}
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TaskView(_Model):
+class TaskView(Record):
     id: str
     name: str = Field(description="Markdown-safe task name")
     description: str = Field(description="Markdown-safe catalog description of the task")
     enlarges: bool = Field(description="a super-resolution task: the scale factor matters")
 
 
-class RequestView(_Model):
+class RequestView(Record):
     scales: str = Field(description="e.g. 'x8', or '' when the question gives no scale")
     several: bool = Field(description="more than one scale was asked")
     degradations: str = Field(description="e.g. 'noisy', 'noisy and JPEG-compressed', or ''")
 
 
-class Fact(_Model):
+class FactView(Record):
     """A catalog fact the answer may state, with the prompt URL that backs it."""
 
     id: str
@@ -105,7 +102,7 @@ class Fact(_Model):
     label: str = Field(description="Markdown-safe link text, e.g. 'LIIF, arXiv 2012.09161'")
 
 
-class TopicView(_Model):
+class TopicView(Record):
     """One thing the question asks about, answered first, with the facts its paragraph states."""
 
     id: str
@@ -116,7 +113,7 @@ class TopicView(_Model):
                                       "bicubic (the first one that can; the others refer to it)")
 
 
-class ModelView(_Model):
+class ModelView(Record):
     name: str = Field(description="Markdown-safe name as the prompt gave it")
     kind: str = Field(description="Markdown-safe: the task of its catalog family, lowercase "
                                   "first letter (e.g. 'image denoising'), or '' when unknown")
@@ -131,7 +128,7 @@ class ModelView(_Model):
     github_label: str | None = Field(None, description="the link's path, e.g. 'owner/repo'")
 
 
-class RawView(_Model):
+class RawView(Record):
     """The plan's weights on the noisy input as it is (when noise handling changed the run)."""
 
     model: str
@@ -141,7 +138,7 @@ class RawView(_Model):
     ssim_gain: str
 
 
-class DemoView(_Model):
+class DemoView(Record):
     """The demo's measurements, formatted once (fixed decimals) for the answer."""
 
     model: str
@@ -172,14 +169,14 @@ class DemoView(_Model):
     images: dict[str, str]
 
 
-class SourceView(_Model):
+class SourceView(Record):
     title: str = Field(description="Markdown-safe")
     url: str
     relevance: str = Field(description="the judge's verdict, e.g. 'relevant' or 'tangential'")
     reason: str = Field(description="Markdown-safe")
 
 
-class AnswerContext(_Model):
+class AnswerContext(Record):
     """Everything `answer.md.j2` shows; every string is final Markdown."""
 
     question: str
@@ -193,7 +190,7 @@ class AnswerContext(_Model):
     models: list[ModelView]
     model_names: str = Field(description="the recommended models' names, joined")
     runnable: bool = Field(description="a recommended model is one cnaps can run")
-    facts: list[Fact] = Field(description="catalog facts about the runnable model's paper, "
+    facts: list[FactView] = Field(description="catalog facts about the runnable model's paper, "
                                           "each backed by a prompt URL")
     stated: list[str] = Field(description="ids of the facts the topic paragraphs state")
     demo: DemoView | None
@@ -209,7 +206,7 @@ class AnswerContext(_Model):
     related: list[SourceView]
 
 
-class HtmlContext(_Model):
+class HtmlContext(Record):
     """Everything `answer.html.j2` shows. `body` is HTML from markdown-it (raw HTML disabled)."""
 
     title: str = Field(description="plain text; the template escapes it")
@@ -279,11 +276,11 @@ def request_view(scales: list[float], degradations: list[str]) -> RequestView:
                                  if d in degradations]))
 
 
-def _facts(catalog, family, allowed: list[str]) -> list[Fact]:
+def _facts(catalog, family, allowed: list[str]) -> list[FactView]:
     """Facts of the family's papers, each backed by a URL the prompt gave (the paper, else the
     family's code, in any folder of its repository); facts with no such URL are left out (only
     provided sources are cited)."""
-    facts: list[Fact] = []
+    facts: list[FactView] = []
     for arxiv_id in family.papers:
         paper = catalog.paper(arxiv_id)
         if paper is None:
@@ -295,7 +292,7 @@ def _facts(catalog, family, allowed: list[str]) -> list[Fact]:
             continue
         label = escape_markdown(f"{paper.short_name}, arXiv {paper.arxiv_id}"
                                 if "arxiv.org" in url else f"{paper.short_name} code")
-        facts += [Fact(id=f.id, text=escape_markdown(f.text), url=safe_url(url), label=label)
+        facts += [FactView(id=f.id, text=escape_markdown(f.text), url=safe_url(url), label=label)
                   for f in paper.facts]
     return facts
 
@@ -339,7 +336,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     from cnaps.answer.catalog import UNKNOWN_TASK
 
     runnable_families = [f for f in families if f and f.runnable]
-    facts: list[Fact] = []
+    facts: list[FactView] = []
     for family in runnable_families:
         facts += [f for f in _facts(catalog, family, prompt.allowed_urls)
                   if f.id not in {g.id for g in facts}]
