@@ -276,6 +276,97 @@ def _rng_state(rng: np.random.Generator) -> dict:
     return rng.bit_generator.state
 
 
+class Run:
+    """One training run's state: what `setup` builds, `run_step` advances and `checkpoint` saves."""
+
+    def __init__(self, cfg: TrainConfig, out_dir: Path, dev: torch.device):
+        self.cfg, self.dev = cfg, dev
+        self.last_path, self.best_path = out_dir / "last.pth", out_dir / "best.pth"
+        self.log_path = out_dir / "log.jsonl"
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        train_files, val_files = split_images(cfg)
+        self.sampler = Sampler([read_rgb(p) for p in train_files], cfg.sampler, self.rng)
+        self.validator = Validator([read_rgb(p) for p in val_files], cfg.val)
+        self.model = build_model(cfg.model).to(dev).train()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.optim.lr)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, cfg.optim.milestones,
+                                                              cfg.optim.gamma)
+        self.step, self.best, self.record = 0, -math.inf, {}
+        self.loss_avg: float | None = None
+
+    def append_log(self, record: dict) -> None:
+        with open(self.log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def resume_or_start(self, log: Callable[[str], None]) -> None:
+        """Continue from last.pth (same config only), else score the untrained model first."""
+        if self.last_path.is_file():
+            ckpt = read_checkpoint(self.last_path)
+            if ckpt.get("config", {}).get("resume_key") != _resume_key(self.cfg):
+                raise ConfigError(f"{self.last_path} was written with a different config; use a "
+                                  "new output folder or the same config to resume")
+            self.model.load_state_dict(ckpt["model"]["sd"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+            self.rng.bit_generator.state = ckpt["rng_numpy"]
+            torch.set_rng_state(ckpt["rng_torch"])
+            self.step, self.best, self.record = ckpt["step"], ckpt["best"], ckpt.get("record", {})
+            log(f"resumed from {self.last_path} at step {self.step}")
+            return
+        self.record = {"step": 0, "epoch": 0,
+                       "val_psnr": {str(k): v for k, v in
+                                    self.validator.score(self.model, self.dev).items()},
+                       "bicubic_psnr": {str(k): v for k, v in self.validator.bicubic.items()}}
+        log(f"before training: {json.dumps(self.record)}")
+        self.append_log(self.record)
+
+    def run_step(self) -> float:
+        """One optimiser step; returns the step's loss and keeps a running average."""
+        batch = self.sampler.batch(self.cfg.batch_size).to(self.dev)
+        loss = train_step(self.model, self.optimizer, self.scheduler, batch).item()
+        self.step += 1
+        self.loss_avg = loss if self.loss_avg is None else 0.9 * self.loss_avg + 0.1 * loss
+        return loss
+
+    def validate(self) -> dict:
+        """End of an epoch: score, keep best.pth when the mean improved, log the record."""
+        cfg, step = self.cfg, self.step
+        scores = self.validator.score(self.model, self.dev)
+        mean = float(np.mean(list(scores.values())))
+        record = {"step": step, "epoch": step // cfg.steps_per_epoch, "loss": self.loss_avg,
+                  "lr": self.scheduler.get_last_lr()[0],
+                  "val_psnr": {str(k): v for k, v in scores.items()}, "val_mean": mean,
+                  "bicubic_psnr": {str(k): v for k, v in self.validator.bicubic.items()},
+                  "time": time.time()}
+        if mean > self.best:
+            self.best = mean
+            record["best"] = True
+            save_checkpoint(self.model, self.best_path, epoch=record["epoch"], step=step,
+                            val_psnr=record["val_psnr"])
+        self.append_log(record)
+        self.record = record
+        return record
+
+    def checkpoint(self) -> None:
+        """last.pth: everything a resumed run needs to continue exactly."""
+        cfg = self.cfg
+        save_checkpoint(self.model, self.last_path, optimizer=self.optimizer.state_dict(),
+                        epoch=self.step // cfg.steps_per_epoch, step=self.step, best=self.best,
+                        record=self.record, scheduler=self.scheduler.state_dict(),
+                        rng_numpy=_rng_state(self.rng), rng_torch=torch.get_rng_state(),
+                        config={**cfg.model_dump(), "resume_key": _resume_key(cfg)})
+
+
+def setup(cfg: TrainConfig, out_dir: str | Path, device: str = "auto") -> Run:
+    """The output folder, the device and a fresh `Run` (data, model, optimiser, schedule)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = pick_device(device)
+    configure_device(dev)
+    return Run(cfg, out_dir, dev)
+
+
 def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress: bool = True,
           stop_after: int | None = None, max_minutes: float | None = None,
           log: Callable[[str], None] = print) -> dict:
@@ -287,90 +378,33 @@ def train(cfg: TrainConfig, out_dir: str | Path, device: str = "auto", progress:
     from tqdm import tqdm
 
     deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    dev = pick_device(device)
-    configure_device(dev)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    train_files, val_files = split_images(cfg)
-    sampler = Sampler([read_rgb(p) for p in train_files], cfg.sampler, rng)
-    validator = Validator([read_rgb(p) for p in val_files], cfg.val)
-
-    model = build_model(cfg.model).to(dev).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg.optim.milestones,
-                                                     cfg.optim.gamma)
-    step, best, record = 0, -math.inf, {}
-    last_path, best_path, log_path = out_dir / "last.pth", out_dir / "best.pth", out_dir / "log.jsonl"
-    if last_path.is_file():
-        ckpt = read_checkpoint(last_path)
-        if ckpt.get("config", {}).get("resume_key") != _resume_key(cfg):
-            raise ConfigError(f"{last_path} was written with a different config; use a new "
-                              "output folder or the same config to resume")
-        model.load_state_dict(ckpt["model"]["sd"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        rng.bit_generator.state = ckpt["rng_numpy"]
-        torch.set_rng_state(ckpt["rng_torch"])
-        step, best, record = ckpt["step"], ckpt["best"], ckpt.get("record", {})
-        log(f"resumed from {last_path} at step {step}")
-    else:
-        record = {"step": 0, "epoch": 0, "val_psnr": {str(k): v for k, v in
-                                                       validator.score(model, dev).items()},
-                  "bicubic_psnr": {str(k): v for k, v in validator.bicubic.items()}}
-        log(f"before training: {json.dumps(record)}")
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-
-    def checkpoint():
-        save_checkpoint(model, last_path, optimizer=optimizer.state_dict(),
-                        epoch=step // cfg.steps_per_epoch, step=step, best=best, record=record,
-                        scheduler=scheduler.state_dict(), rng_numpy=_rng_state(rng),
-                        rng_torch=torch.get_rng_state(),
-                        config={**cfg.model_dump(), "resume_key": _resume_key(cfg)})
-
+    run = setup(cfg, out_dir, device)
+    run.resume_or_start(log)
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, unit="step", smoothing=0.1)
-    last_save, loss_avg = time.monotonic(), None
-    while step < end:
+    bar = tqdm(total=cfg.steps, initial=run.step, disable=not progress, unit="step", smoothing=0.1)
+    last_save = time.monotonic()
+    while run.step < end:
         t0 = time.monotonic()
-        batch = sampler.batch(cfg.batch_size).to(dev)
-        loss = train_step(model, optimizer, scheduler, batch).item()
-        step += 1
-        loss_avg = loss if loss_avg is None else 0.9 * loss_avg + 0.1 * loss
+        run.run_step()
         bar.update(1)
-        bar.set_postfix(loss=f"{loss_avg:.4f}", s_per_step=f"{time.monotonic() - t0:.2f}")
-        if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
-            scores = validator.score(model, dev)
-            mean = float(np.mean(list(scores.values())))
-            record = {"step": step, "epoch": step // cfg.steps_per_epoch, "loss": loss_avg,
-                      "lr": scheduler.get_last_lr()[0],
-                      "val_psnr": {str(k): v for k, v in scores.items()}, "val_mean": mean,
-                      "bicubic_psnr": {str(k): v for k, v in validator.bicubic.items()},
-                      "time": time.time()}
-            if mean > best:
-                best = mean
-                record["best"] = True
-                save_checkpoint(model, best_path, epoch=record["epoch"], step=step,
-                                val_psnr=record["val_psnr"])
-            with open(log_path, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
-            bar.write(f"epoch {record['epoch']} step {step}: val Y-PSNR "
-                      + ", ".join(f"sigma {k}: {v:.2f} (bicubic {validator.bicubic[float(k)]:.2f})"
+        bar.set_postfix(loss=f"{run.loss_avg:.4f}", s_per_step=f"{time.monotonic() - t0:.2f}")
+        if run.step % cfg.steps_per_epoch == 0 or run.step == cfg.steps:
+            record = run.validate()
+            bar.write(f"epoch {record['epoch']} step {run.step}: val Y-PSNR "
+                      + ", ".join(f"sigma {k}: {v:.2f} (bicubic {run.validator.bicubic[float(k)]:.2f})"
                                   for k, v in record["val_psnr"].items()))
-            checkpoint()
+            run.checkpoint()
             last_save = time.monotonic()
-        elif time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or step == end:
-            checkpoint()
+        elif time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or run.step == end:
+            run.checkpoint()
             last_save = time.monotonic()
-        if deadline is not None and time.monotonic() > deadline and step < end:
-            checkpoint()
-            log(f"stopped after {max_minutes:g} minutes at step {step} of {cfg.steps}; "
+        if deadline is not None and time.monotonic() > deadline and run.step < end:
+            run.checkpoint()
+            log(f"stopped after {max_minutes:g} minutes at step {run.step} of {cfg.steps}; "
                 "run the same command again to continue")
             break
     bar.close()
-    return record
+    return run.record
 
 
 def export_weights(checkpoint: str | Path, out: str | Path) -> tuple[str, int]:
