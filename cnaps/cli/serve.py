@@ -62,7 +62,8 @@ def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_
     import torch
     import uvicorn
 
-    from cnaps.serve.app import Settings, create_app
+    from cnaps.serve.app import create_app
+    from cnaps.serve.deps import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     cpus = machine_cpus()
