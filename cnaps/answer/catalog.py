@@ -39,6 +39,9 @@ class Task(BaseModel):
     examples: list[str] = Field(description="ways people ask for the task without naming it")
     removes: list[Literal["noise", "jpeg", "blur"]] = Field(
         default_factory=list, description="input degradations the task exists to remove")
+    input: str = Field("the user's image", description="what goes into a model of the task")
+    output: str = Field("the processed image", description="what comes out of it")
+    enlarges: bool = Field(False, description="the task enlarges images: the scale factor matters")
 
 
 class ModelFamily(BaseModel):

@@ -62,21 +62,6 @@ DEGRADATION_DETAILS = {
     "jpeg": f"JPEG compression at quality {JPEG_QUALITY}",
     "blur": f"Gaussian blur of radius {BLUR_RADIUS:g} px",
 }
-# What goes in and comes out of a model of each task, for the workflow of models cnaps cannot run.
-TASK_IO = {
-    "arbitrary-scale-super-resolution": ("the low-resolution image and the output size wanted",
-                                         "the enlarged image"),
-    "fixed-scale-super-resolution": ("the low-resolution image",
-                                     "the image enlarged by the factor the model was trained for"),
-    "image-denoising": ("the noisy image", "the denoised image"),
-    "image-deblurring": ("the blurred image", "a sharp image"),
-    "image-inpainting": ("the image and a mask of the region to fill",
-                         "the image with that region filled in"),
-    "image-generation": ("a text prompt (and settings such as size and seed)", "a generated image"),
-    "image-quality-assessment": ("the image (and a reference, for full-reference metrics)",
-                                 "a quality score"),
-    "image-classification": ("the image", "a label"),
-}
 DEGRADATION_WORDS = {"noise": "noisy", "jpeg": "JPEG-compressed", "blur": "blurred"}
 
 
@@ -359,10 +344,10 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         cannot_answer=CANNOT_ANSWER if nothing_fits else None,
         task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
                       description=escape_markdown(task.description),
-                      enlarges="super-resolution" in classification.task_id),
+                      enlarges=task.enlarges),
         request=request_view(request.scales, request.degradations),
         topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
-        io=list(TASK_IO.get(classification.task_id, ("the user's image", "the processed image"))),
+        io=[task.input, task.output],
         models=[model_view(ref, family, catalog) for ref, family in zip(prompt.models, families)],
         model_names=join_words([escape_markdown(m.name) for m in prompt.models]),
         runnable=bool(runnable_families), facts=facts,
