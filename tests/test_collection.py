@@ -13,7 +13,6 @@ from PIL import Image
 from cnaps.answer import demo_cache
 from cnaps.cli import main
 from cnaps.collection import CollectionError, expand_prompts
-from cnaps.sr.inference import load_weights_once
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures" / "prompts"
@@ -238,10 +237,6 @@ def test_cache_key_follows_what_the_demo_depends_on(tmp_path, small_photo):
     gone.unlink()
     assert demo_cache.demo_key(plan) is None  # unreadable now: the demo reports that error
 
-
-def test_weights_are_loaded_once_per_process(released_model):
-    first = load_weights_once("liif-edsr-baseline")
-    assert load_weights_once("liif-edsr-baseline") is first
 
 
 def test_ray_missing_says_how_to_install(tmp_path, monkeypatch, capsys):

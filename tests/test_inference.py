@@ -1,5 +1,7 @@
 """Tiled upscaling: exact against the plain reference, tiles equal the whole image, sizes."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skimage.data
@@ -103,3 +105,18 @@ def test_encoder_tiles_are_plain_nchw(released_model, monkeypatch):
     monkeypatch.setattr(released_model, "encode", spy)
     upscale(released_model, torch.rand(3, 12, 10), (24, 20))
     assert seen and all(seen)
+
+
+def test_weights_are_loaded_once_per_process_and_file(released_model, tmp_path):
+    from cnaps.sr.inference import load_weights_once
+    from cnaps.sr.weights import resolve
+
+    first = load_weights_once("liif-edsr-baseline")
+    assert load_weights_once("liif-edsr-baseline") is first
+    copy = tmp_path / "w.pth"
+    copy.write_bytes(Path(resolve("liif-edsr-baseline").file).read_bytes())
+    from_file = load_weights_once(copy)
+    assert load_weights_once(copy) is from_file and from_file is not first
+    copy.write_bytes(copy.read_bytes())  # same bytes, same key: still the loaded model
+    assert load_weights_once(copy) is from_file
+
