@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tomllib
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -229,6 +230,35 @@ def _read_cache(path: Path, model: type[BaseModel]) -> dict:
     except (json.JSONDecodeError, ValidationError, AttributeError) as exc:
         raise ConfigError(f"catalog cache {path} is corrupt ({str(exc).splitlines()[0]}); "
                           "delete it and run `cnaps catalog refresh`") from None
+
+
+class DegradationWords(BaseModel):
+    """How one input degradation is read from a question and named in an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Literal["noise", "jpeg", "blur"]
+    noun: str = Field(description="names it in a relevance reason: 'the user's input has ...'")
+    adjective: str = Field(description="describes an image that has it: 'a noisy image'")
+    phrases: list[str] = Field(description="whole lowercase words that say the input has it")
+
+    @property
+    def words(self) -> list[tuple[str, ...]]:
+        return [tuple(p.split()) for p in self.phrases]
+
+
+@functools.cache
+def load_degradations() -> dict[str, DegradationWords]:
+    """degradations.toml, by id, in the file's order (read once per process); from the built-in
+    catalog when a catalog folder of one's own has none."""
+    path = catalog_dir() / "degradations.toml"
+    if not path.is_file():
+        path = CATALOG_DIR / "degradations.toml"
+    try:
+        entries = [DegradationWords.model_validate(d)
+                   for d in _read_toml(path).get("degradation", [])]
+    except ValidationError as exc:
+        raise ConfigError(f"invalid {path}: {validation_line(exc)}; fix the TOML file") from None
+    return {d.id: d for d in entries}
 
 
 def load_catalog(directory: Path | str | None = None, cache: Path | str | None = None) -> Catalog:

@@ -29,9 +29,11 @@ why (`Ignored`), so a wrong reading can be traced to the one rule that made it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
+from cnaps.answer.catalog import load_degradations
 from cnaps.answer.records import (
     DEGRADATION_ORDER,
     Degradation,
@@ -104,18 +106,13 @@ AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
 NEGATORS = {"not", "never", "unlike", "no"}
 WANT_VERBS = {"need", "want", "like", "require", "care"}
 
-# Degradations: phrases, as sequences of whole lowercase words.
-DEGRADATION_LEXICON: dict[Degradation, list[tuple[str, ...]]] = {
-    "noise": [("noise",), ("noisy",), ("grain",), ("grains",), ("grainy",), ("graininess",),
-              ("speckle",), ("speckled",), ("speckles",), ("speckling",), ("hot", "pixels"),
-              ("salt", "and", "pepper")],
-    "jpeg": [("jpeg",), ("jpg",), ("jpegs",), ("compressed",), ("compression",), ("lossy",), ("blocky",),
-             ("blockiness",), ("macroblocking",), ("pixel", "blocks"), ("block", "artifacts"),
-             ("blocking", "artifacts")],
-    "blur": [("blur",), ("blurry",), ("blurred",), ("blurriness",), ("blurring",), ("out", "of", "focus"),
-             ("defocus",), ("defocused",), ("unfocused",), ("camera", "shake"), ("shaky",), ("hand", "shook"),
-             ("hands", "shook")],
-}
+
+@functools.cache
+def degradation_lexicon() -> dict[Degradation, list[tuple[str, ...]]]:
+    """Degradation phrases (catalog/degradations.toml) as sequences of whole lowercase words."""
+    return {d.id: d.words for d in load_degradations().values()}
+
+
 FILE_FORMAT_WORDS = {"jpeg", "jpg", "jpegs", "jpgs"}
 QUALITY_WORDS = {"lossless", "uncompressed"}
 QUALITY_PAIRS = {(w, "quality") for w in ("full", "high", "max", "maximum", "best", "top")}
@@ -670,7 +667,7 @@ class _Parser:
         used: set[int] = set()
         tokens = self.tokens
         for i in range(len(tokens)):
-            for kind, phrases in DEGRADATION_LEXICON.items():
+            for kind, phrases in degradation_lexicon().items():
                 for phrase in phrases:
                     n = len(phrase)
                     if i in used or [self.low(i + k) for k in range(n)] != list(phrase):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog, ModelFamily
+from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog, ModelFamily, load_degradations
 from cnaps.answer.lexicon import phrase_stems, tokens
 from cnaps.answer.records import Classification, RelevanceJudgement, Request, Verdict
 from cnaps.answer.semantic import embed
@@ -40,7 +40,6 @@ TIE = 0.02
 # Below this cosine similarity a paper is not about an area at all, whichever is closest
 # (unrelated abstracts score 0.1-0.3 against every area; papers of an area 0.45-0.8).
 FLOOR = 0.3
-DEGRADATION_WORDS = {"noise": "noise", "jpeg": "JPEG compression artifacts", "blur": "blur"}
 
 
 def _roles(classification: Classification, request: Request, families: list[ModelFamily | None],
@@ -82,8 +81,8 @@ def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_la
         bearing = f"a paper on {area.name}, relevant to {task_label}"
     elif role == "ingredient":
         bearing = f"a paper on {area.name}, a building block of the recommended model"
-    elif role in DEGRADATION_WORDS:
-        bearing = f"a paper on {area.name}, relevant because the user's input has {DEGRADATION_WORDS[role]}"
+    elif role in (degradations := load_degradations()):
+        bearing = f"a paper on {area.name}, relevant because the user's input has {degradations[role].noun}"
     elif verdict == "related":
         bearing = f"a neighbouring idea ({area.name}), not a method for {task_label}"
     else:

@@ -23,6 +23,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field
 
+from cnaps.answer.catalog import load_degradations
 from cnaps.answer.links import (
     escape_markdown,
     link_label,
@@ -62,7 +63,6 @@ DEGRADATION_DETAILS = {
     "jpeg": f"JPEG compression at quality {JPEG_QUALITY}",
     "blur": f"Gaussian blur of radius {BLUR_RADIUS:g} px",
 }
-DEGRADATION_WORDS = {"noise": "noisy", "jpeg": "JPEG-compressed", "blur": "blurred"}
 
 
 class TaskView(Record):
@@ -232,7 +232,7 @@ def demo_view(result: DemoResult) -> DemoView:
         scale_note=escape_markdown(result.scale_note),
         input_size=f"{w_in}×{h_in}", output_size=f"{w_out}×{h_out}",
         queries=f"{w_out * h_out:,}",
-        degradations=join_words([DEGRADATION_WORDS[d] for d in result.degradations]),
+        degradations=join_words([load_degradations()[d].adjective for d in result.degradations]),
         degradation_details=join_words([DEGRADATION_DETAILS[d] for d in result.degradations]),
         noisy="noise" in result.degradations,
         seed=result.seed, shave=math.ceil(result.scale),
@@ -257,7 +257,7 @@ def request_view(scales: list[float], degradations: list[str]) -> RequestView:
     asked = sorted({float(s) for s in scales})
     return RequestView(
         scales=join_words([f"x{fmt_scale(s)}" for s in asked]), several=len(asked) > 1,
-        degradations=join_words([DEGRADATION_WORDS[d] for d in ("noise", "jpeg", "blur")
+        degradations=join_words([load_degradations()[d].adjective for d in ("noise", "jpeg", "blur")
                                  if d in degradations]))
 
 
