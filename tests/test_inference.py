@@ -93,20 +93,6 @@ def test_output_size_validation():
         output_size(10, 10)
 
 
-def test_encoder_tiles_are_plain_nchw(released_model, monkeypatch):
-    """Channels-last tiles made a one-shot upscale ~22% slower (bisected to c22f131)."""
-    seen = []
-    encode = released_model.encode
-
-    def spy(tile):
-        seen.append(tile.is_contiguous())
-        return encode(tile)
-
-    monkeypatch.setattr(released_model, "encode", spy)
-    upscale(released_model, torch.rand(3, 12, 10), (24, 20))
-    assert seen and all(seen)
-
-
 def test_weights_are_loaded_once_per_process_and_file(released_model, tmp_path):
     from cnaps.sr.inference import load_weights_once
     from cnaps.sr.weights import resolve
