@@ -3,7 +3,6 @@ demo wrote, which gives the demo's images and numbers again."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -11,15 +10,12 @@ from pathlib import Path
 import click
 
 from cnaps.errors import CnapsError
+from cnaps.fingerprint import bytes_sha256
 
 # What `cnaps run` wrote into an output folder (name -> sha256): a rerun replaces those
 # files, never a file of the user's that has a name it would write.
 RECORD = ".cnaps-run.json"
 DEMO_PICTURES = ("lr", "bicubic", "model", "ground_truth", "comparison")
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _written_by_us(out_dir: Path) -> dict[str, str]:
@@ -42,7 +38,8 @@ def _check_targets(out_dir: Path, names: list[str]) -> None:
         if not os.path.lexists(path):
             continue
         try:
-            mine = path.is_file() and not path.is_symlink() and ours.get(name) == _sha(path)
+            mine = (path.is_file() and not path.is_symlink()
+                    and ours.get(name) == bytes_sha256(path.read_bytes()))
         except OSError:
             mine = False
         if not mine:
@@ -87,7 +84,8 @@ def run(workflow_file, out_dir):
                "size": list(result.image.size), "seconds": result.seconds,
                "demo": result.demo.model_dump(mode="json") if result.demo else None}
     write_text_atomic(out_dir / "result.json", json.dumps(summary, indent=2) + "\n")
-    record = {**_written_by_us(out_dir), **{name: _sha(out_dir / name) for name in names}}
+    record = {**_written_by_us(out_dir),
+              **{name: bytes_sha256((out_dir / name).read_bytes()) for name in names}}
     write_text_atomic(out_dir / RECORD, json.dumps({"files": record}, indent=2) + "\n")
     click.echo(f"wrote {target} ({result.image.size[0]}x{result.image.size[1]}, "
                f"{result.weights}, {result.precision}) in {result.seconds:.1f} s")
