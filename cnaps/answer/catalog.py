@@ -240,10 +240,34 @@ class DegradationWords(BaseModel):
     noun: str = Field(description="names it in a relevance reason: 'the user's input has ...'")
     adjective: str = Field(description="describes an image that has it: 'a noisy image'")
     phrases: list[str] = Field(description="whole lowercase words that say the input has it")
+    stems: list[str] = Field(default_factory=list, description="word beginnings (or CJK characters) "
+                             "that say it in the other languages of languages.toml")
+    concepts: list[str] = Field(default_factory=list, description="English sentences that describe an "
+                                "input with it, matched by meaning")
 
     @property
     def words(self) -> list[tuple[str, ...]]:
         return [tuple(p.split()) for p in self.phrases]
+
+
+class DegradationMeaning(BaseModel):
+    """How close a statement must come to a degradation's concept sentences to count."""
+
+    model_config = ConfigDict(extra="forbid")
+    threshold: float
+    margin: float
+    neutral: list[str]
+
+
+@functools.cache
+def load_degradation_meaning() -> DegradationMeaning:
+    path = catalog_dir() / "degradations.toml"
+    if not path.is_file():
+        path = CATALOG_DIR / "degradations.toml"
+    try:
+        return DegradationMeaning.model_validate(_read_toml(path).get("meaning", {}))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid {path} [meaning]: {validation_line(exc)}; fix the TOML file") from None
 
 
 @functools.cache

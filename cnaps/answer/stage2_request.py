@@ -33,7 +33,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from cnaps.answer.catalog import load_degradations
+from cnaps.answer.catalog import load_degradation_meaning, load_degradations
+from cnaps.answer.numbers import find_factors, fold_accents, gloss
 from cnaps.answer.records import (
     DEGRADATION_ORDER,
     Degradation,
@@ -102,6 +103,8 @@ QUESTION_OPENERS = {"can", "could", "will", "would", "should", "does", "do", "is
 TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
               "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
 INSTRUMENTS = ("microscope", "telescope", "binocular", "loupe", "magnifying")  # their optics, not the request
+IMAGE_NOUNS = ("image", "photo", "picture", "scan", "shot", "frame", "slide", "capture")
+DISPLAY_NOUNS = ("monitor", "screen", "display", "video", "tv", "television", "laptop", "phone", "panel")
 AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
 NEGATORS = {"not", "never", "unlike", "no"}
 WANT_VERBS = {"need", "want", "like", "require", "care"}
@@ -131,12 +134,14 @@ LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "captur
 TASK_VERBS = ("remov", "reduc", "handl", "fix", "suppress", "deal", "clean", "correct", "treat")
 COPULAS = {"is", "are", "was", "were", "looks", "look", "seems"}
 SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
+CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
+CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
 # ---------------------------------------------------------------- tokens
 
-TRIM = "\"'“”‘’«»()[]{}.,;:!?…"
-CLAUSE_MARKS = set(".;:!?()[]{}…–—,")
+TRIM = "\"'“”‘’«»()[]{}.,;:!?…¿¡，。！？、；：「」（）"
+CLAUSE_MARKS = set(".;:!?()[]{}…–—,，。！？、；：（）")
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 GLUED = [  # (kind, pattern) for one whitespace-free piece of text
     ("size", re.compile(rf"(?P<a>{NUMBER})\s*[x×]\s*(?P<b>{NUMBER})(?P<unit>px|pixels?|in|cm|mm)?")),
@@ -160,6 +165,7 @@ class Token:
     unit: str = ""
     hyphen_after: bool = False  # "double-check", "noise-free", "10-fold"
     from_words: bool = False  # a number written in words
+    rule: str = ""  # how a factor found by cnaps.answer.numbers was read ("fois" after a number (fr))
     capitalised: bool = False
     clause: int = 0
 
@@ -195,9 +201,34 @@ def _piece(text: str, start: int) -> Token:
 
 
 def tokenize(question: str) -> list[Token]:
-    """Tokens of the question with their character spans; see the module docstring."""
+    """Tokens of the question with their character spans; see the module docstring.
+
+    Factors written the way other languages write them ("vierfach", "cinq fois", "三倍") are found
+    first by `cnaps.answer.numbers` and become single factor tokens; foreign function words the cues
+    need ("nur", "sans") are glossed in English in `low`, keeping the user's text."""
+    factors = find_factors(question, SCALING_VERBS)
+    blanked = list(question)
+    for f in factors:
+        blanked[f.start:f.end] = " " * (f.end - f.start)
+    out = [Token(question[f.start:f.end], f.start, f.end, "xnum", f"{fmt_value(f.value)}x", f.value, rule=f.rule)
+           for f in factors]
+    out += _tokens("".join(blanked))
+    out.sort(key=lambda t: t.start)
+    glossary = gloss()
+    for t in out:
+        if t.kind == "word" and t.low in glossary:
+            t.low = glossary[t.low]
+    return _sizes_with_by(_merge_number_words(out))
+
+
+def fmt_value(value: float) -> str:
+    return f"{value:g}"
+
+
+def _tokens(question: str) -> list[Token]:
     out: list[Token] = []
-    for chunk in re.finditer(r"\S+", question):
+    # Full-width punctuation separates like a space does: CJK text has no spaces between words.
+    for chunk in re.finditer(r"[^\s，。！？、；：「」（）]+|[，。！？、；：「」（）]", question):
         text, base = chunk.group(), chunk.start()
         lead = len(text) - len(text.lstrip(TRIM))
         core = text.strip(TRIM)
@@ -219,7 +250,7 @@ def tokenize(question: str) -> list[Token]:
             position += len(part)
         for i, ch in enumerate(text[trail_at:]):
             out.append(Token(ch, base + trail_at + i, base + trail_at + i + 1, "mark", ch))
-    return _sizes_with_by(_merge_number_words(out))
+    return out
 
 
 def _sizes_with_by(tokens: list[Token]) -> list[Token]:
@@ -250,6 +281,9 @@ def _merge_number_words(tokens: list[Token]) -> list[Token]:
             if [x.low for x in tokens[j:j + 2]] == ["and", "a"] and j + 2 < len(tokens) \
                     and tokens[j + 2].low in FRACTIONS:
                 value, j = value + FRACTIONS[tokens[j + 2].low], j + 3
+            elif [x.low for x in tokens[j:j + 2]] == ["and", "three"] and j + 2 < len(tokens) \
+                    and tokens[j + 2].low in ("quarter", "quarters"):  # "two and three-quarter times"
+                value, j = value + 0.75, j + 3
             last = tokens[j - 1]
             out.append(Token(" ".join(x.text for x in tokens[i:j]), t.start, last.end, "num", t.low, value,
                              hyphen_after=last.hyphen_after, from_words=True))
@@ -363,7 +397,7 @@ class _Parser:
                 continue  # 48x48, 640 x 480: sizes, read by sizes_and_ratios
             elif t.kind == "xnum" or (t.kind == "num" and tokens[i + 1:i + 2] and tokens[i + 1].kind == "x"):
                 last = i if t.kind == "xnum" else i + 1
-                self.factor_or_reduction(t.value, i, last, "number with a multiplication sign")
+                self.factor_or_reduction(t.value, i, last, t.rule or "number with a multiplication sign")
             elif t.kind == "x" and i + 1 < len(tokens) and tokens[i + 1].kind == "num" \
                     and tokens[i - 1:i] and tokens[i - 1].kind != "num":
                 self.factor_or_reduction(tokens[i + 1].value, i, i + 1, "number with a multiplication sign")
@@ -503,6 +537,10 @@ class _Parser:
                 out.append((i, last, t.value, t.value2, not physical))
         return out
 
+    def names_a_display(self, first: int, last: int) -> bool:
+        """A size that belongs to a monitor or a video ("a 2560x1440 monitor", "4K 3840x2160 video")."""
+        return any(self.low(k).startswith(DISPLAY_NOUNS) for k in range(first - 2, last + 3) if k != first)
+
     def is_target(self, i: int) -> bool:
         return any(self.low(j) in TARGET_CUES for j in range(i - 3, i) if j >= 0)
 
@@ -515,6 +553,10 @@ class _Parser:
             earlier = [m for m in same_kind if m[0] < i]
             # "it needs 3600 px, and my photo is 900 px": the source may also come after the target
             later = [m for m in same_kind if m[0] > i and not self.is_target(m[0])]
+            if height is not None and not target and earlier:  # "a 1200x800 scan ... asks for 3000x2000"
+                src = earlier[-1]
+                target = (width > src[2] and abs(height / src[3] - width / src[2]) <= 0.01 * width / src[2]
+                          and not self.names_a_display(i, last) and not self.names_a_display(src[0], src[1]))
             if not (pixels and target and (earlier or later)):
                 continue
             src_i, src_last, src_w, src_h, _ = earlier[-1] if earlier else later[0]
@@ -596,11 +638,14 @@ class _Parser:
                 return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
             if low == "only" and nxt.startswith(ONLY_VERBS):
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
+            if low == "only" and any(self.low(k).startswith(TOOL_NOUNS) for k in words if k < j):
+                return f'contrast: a tool\'s limit ("{self.tokens[j].text}" after naming the tool)'
             tool_follows = any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2))
             if low in OTHER_TOOL_WORDS and tool_follows and not asks:
                 return f'contrast: another tool ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
         for j in words:
-            if self.low(j).startswith(INSTRUMENTS):
+            # "40x under the microscope" is the optics; "my microscope images at 2x" names the images
+            if self.low(j).startswith(INSTRUMENTS) and not self.low(j + 1).startswith(IMAGE_NOUNS):
                 return f'contrast: an optical instrument\'s magnification ("{self.tokens[j].text}")'
         for j in range(i + 1, min(i + 4, len(self.tokens))):
             if self.same_clause(i, j) and self.low(j) in ("optical", "lens", "objective"):
@@ -681,10 +726,80 @@ class _Parser:
                         found.setdefault(kind, []).append(Evidence(
                             kind="degradation", value=kind, text=text, start=start, end=end,
                             rule="the question says the input has it"))
+        self.stem_matches(found, used)
+        self.meaning_matches(found, used)
         self.implied_noise(found)
         self.drop_topics_of_a_clean_input(found)
         kinds = [k for k in DEGRADATION_ORDER if k in found]
         return kinds, [e for k in kinds for e in found[k]]
+
+    def stem_matches(self, found: dict[Degradation, list[Evidence]], used: set[int]) -> None:
+        """Degradation words of the other catalog languages ("körnig", "floue", "模糊"), with the same
+        role checks; CJK negation sits around the word ("不要糊", "ノイズはない")."""
+        lexicon = load_degradations()
+        for i, t in enumerate(self.tokens):
+            if i in used or t.kind != "word":
+                continue
+            folded = fold_accents(t.low)
+            for kind, entry in lexicon.items():
+                stem = next((s for s in entry.stems if (folded.startswith(fold_accents(s)) if s.isascii()
+                                                         else s in t.text)), None)
+                if stem is None:
+                    continue
+                used.add(i)
+                why = self.degradation_role(i, i, kind) or self.cjk_negated(t, stem)
+                text, start, end = self.span(i, i)
+                if why:
+                    self.ignored.append(Ignored(text=text, start=start, end=end, why=why))
+                else:
+                    found.setdefault(kind, []).append(Evidence(
+                        kind="degradation", value=kind, text=text, start=start, end=end,
+                        rule=f'the question says the input has it ("{stem}")'))
+                break
+
+    def cjk_negated(self, t: Token, stem: str) -> str | None:
+        if stem.isascii():
+            return None
+        at = t.text.find(stem)
+        before, after = t.text[max(0, at - 3):at], t.text[at + len(stem):at + len(stem) + 5]
+        if re.search(CJK_NEGATION_BEFORE, before) or re.search(CJK_NEGATION_AFTER, after):
+            return f'negated ("{t.text}")'
+        return None
+
+    def meaning_matches(self, found: dict[Degradation, list[Evidence]], used: set[int]) -> None:
+        """A statement that describes a degraded input without naming it ("the autofocus missed",
+        "smeared because he was sprinting past me"): its embedding is near one of the degradation's
+        concept sentences. Only plain statements in English count: no question, no negation, no
+        output words, and no degradation word of the same sentence already read."""
+        from cnaps.answer.semantic import embed  # loaded only for questions that need it
+
+        meaning = load_degradation_meaning()
+        lexicon = load_degradations()
+        done: set[int] = set()
+        for i in range(len(self.tokens)):
+            if i in done:
+                continue
+            sentence = self.sentence(i)
+            done.update(sentence)
+            words = [j for j in sentence if self.tokens[j].kind != "mark"]
+            end = sentence[-1]
+            if len(words) < 4 or self.low(end) == "?" or any(j in used for j in sentence) \
+                    or not all(self.tokens[j].text.isascii() for j in words) \
+                    or any(self.low(j) in DEG_NEGATORS | OUTPUT_WORDS | MODALS or self.low(j).endswith("n't")
+                           or self.low(j).startswith(WORRY_WORDS) for j in words):
+                continue
+            text, start, stop = self.span(sentence[0], end)
+            vector = embed([text])[0]
+            neutral = float((embed(meaning.neutral) @ vector).max())
+            for kind, entry in lexicon.items():
+                if kind in found or not entry.concepts:
+                    continue
+                scores = embed(entry.concepts) @ vector
+                best = int(scores.argmax())
+                if scores[best] >= meaning.threshold and scores[best] >= neutral + meaning.margin:
+                    found.setdefault(kind, []).append(Evidence(
+                        kind="degradation", value=kind, text=text, start=start, end=stop,
+                        rule=f'the statement means "{entry.concepts[best]}" (similarity {scores[best]:.2f})'))
 
     def degradation_role(self, first: int, last: int, kind: str) -> str | None:
         """Why a degradation word does not describe the input, else None."""

@@ -1,0 +1,72 @@
+"""The multilingual factor reader (cnaps/answer/numbers.py) and the request it feeds."""
+
+import pytest
+
+from cnaps.answer.numbers import find_factors, read_cjk, read_digits, read_korean
+from cnaps.answer.stage2_request import extract_request
+
+
+@pytest.mark.parametrize("text, value", [
+    ("2,5", 2.5), ("2.5", 2.5), ("１２", 12.0), ("1,200", None), ("abc", None)])
+def test_digits_with_a_decimal_comma(text, value):
+    assert read_digits(text) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("三", 3), ("十", 10), ("十二", 12), ("二十四", 24), ("一百", 100), ("两", 2), ("二点五", 2.5), ("２", 2),
+    ("二三", None)])
+def test_chinese_and_japanese_numerals(text, value):
+    assert read_cjk(text) == value
+
+
+@pytest.mark.parametrize("text, value", [("이", 2), ("십이", 12), ("두", 2), ("다섯", 5), ("2.5", 2.5), ("배", None)])
+def test_korean_numbers(text, value):
+    assert read_korean(text) == value
+
+
+@pytest.mark.parametrize("question, value, quoted", [
+    ("Kann ich es vierfach vergrößern?", 4, "vierfach"),              # de, number word glued
+    ("Bitte 2,5-fach größer.", 2.5, "2,5-fach"),                      # de, decimal comma
+    ("Geht das zweieinhalbfach?", 2.5, "zweieinhalbfach"),            # de, glued fraction
+    ("Je voudrais l'agrandir cinq fois.", 5, "cinq fois"),            # fr
+    ("deux fois et demie plus grand", 2.5, "deux fois et demie"),      # fr, fraction after
+    ("Si la amplío tres veces, ¿se nota?", 3, "tres veces"),          # es, accented verb
+    ("Vorrei ingrandirlo sei volte.", 6, "sei volte"),                # it
+    ("ampliar a foto duas vezes e meia", 2.5, "duas vezes e meia"),   # pt
+    ("照片放大了三倍，看起来", 3, "三倍"),                              # zh
+    ("二点五倍に拡大", 2.5, "二点五倍"),                                # ja, decimal in kanji
+    ("画像を8倍に拡大したい", 8, "8倍"),                                # ja, digits
+    ("사진을 2배로 키우고 싶은데", 2, "2배"),                             # ko, digits
+    ("두 배 반으로 확대", 2.5, "두 배 반"),                               # ko, native number + half
+    ("x2,5 bitte", 2.5, "x2,5"),
+])
+def test_factor_expressions_in_nine_languages(question, value, quoted):
+    found = find_factors(question)
+    assert [(f.value, question[f.start:f.end]) for f in found] == [(value, quoted)]
+
+
+@pytest.mark.parametrize("question", [
+    "Je le fais trois fois par jour.",       # a count of events: no size word in the sentence
+    "Ich habe 2019 fotografiert.",
+    "배경이 흐릿해요",                          # 배 starting another word, no number before it
+])
+def test_counts_and_other_numbers_are_not_factors(question):
+    assert [f.value for f in find_factors(question)] == []
+
+
+@pytest.mark.parametrize("question, scales, degradations", [
+    ("Ich habe nachts fotografiert, das Bild ist ziemlich körnig. Kann ich es vierfach vergrößern?",
+     [4.0], ["noise"]),
+    ("Puis-je agrandir les photos de 800x600 à 3200x2400 ? Les images ne sont pas bruitées.", [4.0], []),
+    ("Für manche Bilder 1,5-fach, wenn das SwinIR-Modell nur genau 2x kann?", [1.5], []),
+    ("帮我把 screenshot 放大 1.5x，文字的 edges 要清楚，不要糊。", [1.5], []),
+    ("Ho scansionato un manifesto; la scansione è pulita, senza rumore né compressione.", [], []),
+    ("Can I make it two and three-quarter times bigger?", [2.75], []),
+    ("The scan is a 1200x800 JPEG full of blocks. The print shop asks for 3000x2000.", [2.5], ["jpeg"]),
+    ("My son's photo is smeared because he was sprinting past me.", [], ["blur"]),
+])
+def test_the_request_reads_other_languages(question, scales, degradations):
+    request = extract_request(question)
+    assert (request.scales, request.degradations) == (scales, degradations)
+    for e in request.evidence:  # evidence quotes the user's own words
+        assert question[e.start:e.end] == e.text
