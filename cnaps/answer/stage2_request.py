@@ -638,7 +638,10 @@ class _Parser:
                 return f'contrast ("{self.tokens[j].text} {self.tokens[j + 1].text}")'
             if low == "only" and nxt.startswith(ONLY_VERBS):
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
-            if low == "only" and any(self.low(k).startswith(TOOL_NOUNS) for k in words if k < j):
+            # German puts the verb last ("das Modell nur genau 2x kann"): the glossed "only" after
+            # the tool is the limit; English has the "only does" rule above
+            if low == "only" and self.tokens[j].text.lower() != "only" \
+                    and any(self.low(k).startswith(TOOL_NOUNS) for k in words if k < j):
                 return f'contrast: a tool\'s limit ("{self.tokens[j].text}" after naming the tool)'
             tool_follows = any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2))
             if low in OTHER_TOOL_WORDS and tool_follows and not asks:
