@@ -58,7 +58,10 @@ class ModelFamily(BaseModel):
     github: str | None = None
 
     def matches(self, name: str) -> bool:
-        return any(re.fullmatch(p, name.strip(), re.IGNORECASE) for p in self.patterns)
+        # "LIIF (RDN)" is written like "LIIF RDN": brackets are punctuation, not part of the name
+        plain = " ".join(re.sub(r"[()\[\]]", " ", name).split())
+        return any(re.fullmatch(p, candidate, re.IGNORECASE) for p in self.patterns
+                   for candidate in {name.strip(), plain})
 
 
 class Fact(BaseModel):

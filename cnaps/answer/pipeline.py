@@ -32,15 +32,26 @@ def no_demo_reason(prompt, families) -> str:
             f"model{'s' if plural else ''}; the answer rests on the sources below.")
 
 
-def run_demo_stage(prompt, families, request, options: AnswerOptions):
+def not_shown_reason(prompt, families, task) -> str:
+    """Why the demo (an enlargement) does not fit the user's task, and which listed model does."""
+    fitting = [m.name for m, f in zip(prompt.models, families) if f and f.task == task.id]
+    fits = (f"; the recommended model for it is {' or '.join(fitting)}, which cnaps cannot run" if fitting
+            else "")
+    return (f"No demo was run: the question asks for {task.name.lower()}, not an enlargement, and the "
+            f"only demo cnaps can run enlarges images{fits}. The answer rests on the sources below.")
+
+
+def run_demo_stage(prompt, families, request, task, options: AnswerOptions):
     """(DemoRun or None, the reason when None, the DemoPlan that ran or None) for the first
-    runnable recommended model."""
+    runnable recommended model, when the user's `task` is one the demo shows (it enlarges)."""
     from cnaps.answer.demo_cache import cached_run_demo
     from cnaps.answer.stage6_demo import plan_demo
 
     runnable = [(m, f) for m, f in zip(prompt.models, families) if f and f.runnable]
     if not runnable:
         return None, no_demo_reason(prompt, families), None
+    if not task.enlarges:
+        return None, not_shown_reason(prompt, families, task), None
     if not options.demo:
         return None, "No demo was run (--no-demo was given).", None
     _, family = runnable[0]
@@ -87,7 +98,8 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     classification = classify(prompt, catalog, request, families)
     topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
     judgements = judge_related(prompt, classification, catalog, request, families)
-    run, reason, plan = run_demo_stage(prompt, families, request, options)
+    task = catalog.task(classification.task_id)
+    run, reason, plan = run_demo_stage(prompt, families, request, task, options)
     demo = run.result if run else None
 
     context = build_context(prompt, catalog, families, classification, request, topics.ids,

@@ -39,8 +39,8 @@ DEGRADATION_ORDER: tuple[Degradation, ...] = ("noise", "jpeg", "blur")
 
 class Evidence(Record):
     """One reading and the words of the question it came from (`question[start:end] == text`)."""
-    kind: Literal["scale", "degradation"]
-    value: float | str  # the factor (scale) or the degradation's name
+    kind: Literal["scale", "degradation", "keeps-size"]
+    value: float | str  # the factor (scale), the degradation's name, or "no enlargement"
     text: str
     start: int
     end: int
@@ -61,6 +61,7 @@ class Request(Record):
     """What the question asks of the model: magnification factors and input degradations."""
     scales: list[float]  # asked factors > 1, in order of mention, unique
     degradations: list[Degradation]  # what the input has, in DEGRADATION_ORDER
+    keeps_size: bool = False  # the user says the image should not get larger ("I don't need it bigger")
     evidence: list[Evidence] = []
     ignored: list[Ignored] = []
 

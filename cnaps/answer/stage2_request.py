@@ -136,6 +136,7 @@ COPULAS = {"is", "are", "was", "were", "looks", "look", "seems"}
 SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
+SUFFICIENT_WORDS = {"fine", "ok", "okay", "enough", "good", "sufficient", "perfect", "right"}
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
 # ---------------------------------------------------------------- tokens
@@ -736,6 +737,29 @@ class _Parser:
         kinds = [k for k in DEGRADATION_ORDER if k in found]
         return kinds, [e for k in kinds for e in found[k]]
 
+    def size_kept(self) -> list[Evidence]:
+        """ "I don't need it any bigger", "keep the size as it is", "the resolution is fine": the
+        user wants no enlargement (then the task is not super-resolution, whatever is listed)."""
+        for i, t in enumerate(self.tokens):
+            low = t.low
+            sized = low in SIZE_NOUNS | COMPARATIVES | SIZE_ADJECTIVES or low.startswith(INCREASE_VERBS)
+            if not sized or self.low(i + 1) == "enough":  # "not big enough" wants it bigger
+                continue
+            before = [j for j in self.words_before(i, 7) if self.same_sentence(i, j)]
+            negated = next((j for j in before if self.low(j) in DEG_NEGATORS or self.low(j).endswith("n't")), None)
+            kept = next((j for j in before if self.low(j) in ("keep", "keeping", "same")), None)
+            fine = low in SIZE_NOUNS and self.low(i + 1) in COPULAS and self.low(i + 2) in SUFFICIENT_WORDS
+            first = negated if negated is not None else kept if kept is not None else i if fine else None
+            if first is not None:
+                last = i + 2 if fine else i
+                text, start, end = self.span(first, last)
+                return [Evidence(kind="keeps-size", value="no enlargement", text=text, start=start, end=end,
+                                 rule="the question says the image should not get larger")]
+        return []
+
+    def same_sentence(self, i: int, j: int) -> bool:
+        return j in self.sentence(i)
+
     def stem_matches(self, found: dict[Degradation, list[Evidence]], used: set[int]) -> None:
         """Degradation words of the other catalog languages ("körnig", "floue", "模糊"), with the same
         role checks; CJK negation sits around the word ("不要糊", "ノイズはない")."""
@@ -934,7 +958,8 @@ def extract_request(question: str) -> Request:
     parser.factors()
     scales, scale_evidence = parser.roles()
     degradations, degradation_evidence = parser.degradations()
+    kept = [] if scales else parser.size_kept()
     ignored = sorted(parser.ignored, key=lambda x: x.start)
-    return Request(scales=scales, degradations=degradations,
-                   evidence=sorted(scale_evidence, key=lambda e: e.start) + degradation_evidence,
+    return Request(scales=scales, degradations=degradations, keeps_size=bool(kept),
+                   evidence=sorted(scale_evidence, key=lambda e: e.start) + degradation_evidence + kept,
                    ignored=ignored)

@@ -81,6 +81,11 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
             evidence[task.id].append(f"the question's input has {kind}, which {task.id} removes "
                                      f"(+{DEGRADATION_WEIGHT:g})")
 
+    if request.keeps_size:  # "I don't need it any bigger": whatever is listed, nothing is enlarged
+        for task in catalog.tasks:
+            if task.enlarges and scores[task.id] > 0:
+                scores[task.id] -= MODEL_WEIGHT
+                evidence[task.id].append(f"the question wants no enlargement (-{MODEL_WEIGHT:g})")
     ranked = sorted(catalog.tasks, key=lambda t: -scores[t.id])  # stable: ties keep catalog order
     best, runner_up = ranked[0], ranked[1]
     if scores[best.id] < MIN_SCORE:
