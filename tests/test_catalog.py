@@ -45,13 +45,18 @@ def test_required_tasks_present(catalog):
     ("Inpaint-LaMa", "inpainting", "image-inpainting"),
     ("Stable-Diffusion-v1.5", "text-to-image", "image-generation"),
     ("SDXL-Turbo", "text-to-image", "image-generation"),
+    ("LIIF (RDN)", "liif-rdn", "arbitrary-scale-super-resolution"),  # brackets are punctuation
+    ("Local Implicit Image Function (EDSR-baseline encoder)", "liif-edsr", "arbitrary-scale-super-resolution"),
+    ("Local Implicit Image Function (LIIF)", "liif", "arbitrary-scale-super-resolution"),
+    ("SRFlow", "fixed-scale-sr", "fixed-scale-super-resolution"),  # a capital SR in an unknown name
+    ("BSRGAN", "fixed-scale-sr", "fixed-scale-super-resolution"),
 ])
 def test_match_model(catalog, name, family, task):
     match = catalog.match_model(name)
     assert match is not None and (match.id, match.task) == (family, task)
 
 
-@pytest.mark.parametrize("name", ["Foo-Bar", "SISR", "my LIIF-EDSR copy", ""])
+@pytest.mark.parametrize("name", ["Foo-Bar", "SISR", "SR", "my LIIF-EDSR copy", "Transformer", ""])
 def test_unknown_names_match_nothing(catalog, name):
     assert catalog.match_model(name) is None
 

@@ -11,55 +11,41 @@ to "extreme zoom", a noisy input to "noise".
 
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 
 from cnaps.answer.lexicon import phrase_stems, tokens
 from cnaps.answer.records import Topics
 
-# Topic id -> phrases that raise it. Kept short and general: words people use, not prompt text.
-TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
-    "natural": ("natural", "realistic", "clean result", "clean results", "convincing",
-                "impressive", "believable", "lifelike", "look real", "looks real", "so good",
-                "so well", "plausible", "clean"),
-    "noise": ("noise", "noisy", "grain", "grainy", "speckle", "iso", "low light", "denoise"),
-    # not "text" alone: "text-to-image" is not about text in a picture
-    "edges": ("edge", "the text", "label text", "small text", "text crisp", "text sharp",
-              "readable", "legible", "sharp", "letter", "lettering", "font", "line", "jagged",
-              "crisp", "stroke", "writing", "outline", "aliasing", "pixelated", "staircase", "soft",
-              "blurry result", "look blurry"),
-    "extreme-zoom": ("extreme", "huge", "enormous", "massive", "smooth", "mush", "mushy",
-                     "waxy", "smudge", "smear", "watercolor", "watercolour", "plastic",
-                     "how far", "that far", "far beyond", "very large"),
-    "any-scale": ("one network", "one model", "single network", "single model",
-                  "same network", "same model", "any scale", "any factor", "any size",
-                  "any resolution", "arbitrary", "continuous", "non integer", "fractional",
-                  "in between", "different scales", "every scale", "retrain", "retraining",
-                  "odd factor", "odd factors"),
-    "invented": ("invent", "hallucinate", "hallucination", "make up", "made up", "fake",
-                 "missing", "guess", "fabricate", "real detail", "trust", "come from",
-                 "comes from", "accurate", "faithful", "recover", "add detail",
-                 "create detail", "generate detail", "honest", "really there", "actually there"),
-    "bicubic": ("bicubic", "interpolation", "overkill", "worth it", "plain resize",
-                "photoshop"),
-    "speed": ("fast", "speed", "slow", "how long", "real time", "realtime", "gpu", "cpu",
-              "memory", "seconds", "minutes", "latency", "throughput", "on a laptop",
-              "on my laptop",
-              "large image", "large images", "big image", "4k", "8k", "batch"),
-    "limits": ("limitation", "the limit", "the limits", "its limits", "a limit", "fail",
-               "failure", "break", "breaks", "maximum", "risk",
-               "drawback", "downside", "weakness", "caveat", "catch", "go wrong", "pitfall"),
-}
-TOPIC_NAMES = {
-    "natural": "why the result looks natural",
-    "noise": "noise",
-    "edges": "sharp edges and text",
-    "extreme-zoom": "extreme zoom and smoothness",
-    "any-scale": "one network for any scale",
-    "invented": "whether missing detail is invented",
-    "bicubic": "the gain over plain interpolation",
-    "speed": "speed and image size",
-    "limits": "limits",
-}
+TOPICS_FILE = Path(__file__).resolve().parents[2] / "catalog" / "topics.toml"
+# Common English words: a sentence with none of them is read by meaning, not by the English phrases.
+ENGLISH_WORDS = frozenset("""the a an i my me it is are was be can could will would should do does how
+what why which to of in on for with and or but not this that these my our you your from at as""".split())
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    name: str
+    phrases: tuple[str, ...]
+    concepts: tuple[str, ...]
+
+
+@functools.cache
+def load_topics() -> tuple[tuple[Topic, ...], float]:
+    """catalog/topics.toml: the topics in the order answers take them, and the meaning threshold."""
+    data = tomllib.loads(TOPICS_FILE.read_text(encoding="utf-8"))
+    topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"])) for t in data["topic"])
+    return topics, float(data["meaning"]["threshold"])
+
+
+def topic_names() -> dict[str, str]:
+    return {t.id: t.name for t in load_topics()[0]}
+
+
 EXTREME_SCALE = 8.0  # above this the input holds too little for detail: the answer says so
 MAX_TOPICS = 3  # the answer leads with at most this many; the rest of the answer covers more
 
@@ -95,17 +81,53 @@ def _inside(span: tuple[int, int], regions: list[tuple[int, int]]) -> bool:
     return any(a <= span[0] < b for a, b in regions)
 
 
+def _foreign_sentences(question: str) -> list[tuple[int, int]]:
+    """Spans of the sentences written in another language (no common English word in them)."""
+    spans = []
+    for m in re.finditer(r"[^.!?。！？]+[.!?。！？]*", question):
+        words = re.findall(r"[^\W\d_]+", m.group().lower())
+        if words and not ENGLISH_WORDS.intersection(words):
+            spans.append(m.span())
+    return spans
+
+
+def _topics_by_meaning(question: str, asking: list[tuple[int, int]], topics: tuple[Topic, ...],
+                       threshold: float, already: set[str]) -> list[tuple[bool, int, str, str]]:
+    """Topics of the sentences in other languages, each the nearest concept above the threshold
+    (one topic a sentence: the multilingual model separates the best match, not the runners-up)."""
+    spans = _foreign_sentences(question)
+    if not spans:
+        return []
+    from cnaps.answer.semantic import embed_multilingual
+
+    found = []
+    concept_topic = [t for t in topics for _ in t.concepts]
+    concepts = embed_multilingual([c for t in topics for c in t.concepts])
+    for start, end in spans:
+        scores = concepts @ embed_multilingual([question[start:end].strip()])[0]
+        best = int(scores.argmax())
+        topic = concept_topic[best]
+        if scores[best] >= threshold and topic.id not in already:
+            found.append((not _inside((start, end), asking), start, topic.id,
+                          f'{topic.id}: a sentence means "{topic.concepts[best - concept_topic.index(topic)]}" '
+                          f"(similarity {scores[best]:.2f})"))
+    found.sort()  # a topic counts once, where an asking sentence raises it if one does
+    return [f for i, f in enumerate(found) if f[2] not in {g[2] for g in found[:i]}]
+
+
 def detect_topics(question: str, scales: list[float], degradations: list[str]) -> Topics:
     """Topics of the question, ordered by first mention; request-derived ones come after."""
     asking = asking_regions(question)
     text_tokens = tokens(question)
+    topics, threshold = load_topics()
     found: list[tuple[bool, int, str, str]] = []
-    for topic, phrases in TOPIC_PHRASES.items():
-        spans = [span for p in phrases for span in _spans(p, text_tokens)]
+    for topic in topics:
+        spans = [span for p in topic.phrases for span in _spans(p, text_tokens)]
         if spans:
             start, end = min(spans, key=lambda sp: (not _inside(sp, asking), sp))
-            found.append((not _inside((start, end), asking), start, topic,
-                          f'{topic}: question says "{question[start:end]}"'))
+            found.append((not _inside((start, end), asking), start, topic.id,
+                          f'{topic.id}: question says "{question[start:end]}"'))
+    found += _topics_by_meaning(question, asking, topics, threshold, {f[2] for f in found})
     if asking:
         # The asking sentences say what is wanted; the others set the scene ("the scans are
         # clean, with no grain") and count only when nothing is asked in so many words.

@@ -39,7 +39,7 @@ from cnaps.answer.records import (
     Record,
     fmt_scale,
 )
-from cnaps.answer.stage3_topics import TOPIC_NAMES
+from cnaps.answer.stage3_topics import topic_names
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 CANNOT_ANSWER = "Cannot answer from the provided sources."
@@ -291,7 +291,7 @@ def topic_views(topic_ids: list[str], available: set[str]) -> list[TopicView]:
         ids = [f for f in TOPIC_FACTS.get(topic, ()) if f in available and f not in stated]
         stated.update(ids)
         numbers = topic in SCORE_TOPICS and not any(v.numbers for v in views)
-        views.append(TopicView(id=topic, name=TOPIC_NAMES[topic], facts=ids, numbers=numbers))
+        views.append(TopicView(id=topic, name=topic_names()[topic], facts=ids, numbers=numbers))
     return views
 
 
