@@ -90,6 +90,15 @@ def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_la
     return f"{clause}: {bearing}."
 
 
+def _unknown_task_area(prompt: ParsedPrompt, concepts: np.ndarray, concept_area: list[int]) -> int | None:
+    """The research area nearest in meaning to the question and the recommended models' names,
+    when the task is none of the catalog's (colorization, depth estimation), if any is near."""
+    text = prompt.question + " " + "; ".join(m.name for m in prompt.models)
+    row = concepts @ embed([text])[0]
+    best = int(np.argmax(row))
+    return concept_area[best] if row[best] >= FLOOR else None
+
+
 def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog,
                   request: Request, families: list[ModelFamily | None]) -> list[RelevanceJudgement]:
     """One judgement per related paper, in prompt order, from the earlier stages' results: the
@@ -103,9 +112,13 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
 
     areas = catalog.areas
     concept_area = [i for i, area in enumerate(areas) for _ in area.concepts]
-    concepts = embed([c for area in areas for c in area.concepts])  # (C, 384)
-    papers = embed([paper_text(p) for p in prompt.related])  # (P, 384)
+    concepts = embed([c for area in areas for c in area.concepts])  # (C, D)
+    papers = embed([paper_text(p) for p in prompt.related])  # (P, D)
     similarity = papers @ concepts.T  # (P, C)
+    own_area = _unknown_task_area(prompt, concepts, concept_area) if task.id == UNKNOWN_TASK else None
+    if own_area is not None:  # the user's task is no catalog task, but it has a research area
+        roles, neighbours = {areas[own_area].id: "task"}, set()
+        task_label = f"the user's task ({areas[own_area].name})"
 
     judgements = []
     for paper, row in zip(prompt.related, similarity):
@@ -113,7 +126,7 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
         np.maximum.at(per_area, concept_area, row)
         per_area = np.round(per_area, 3)  # decisions on 3 decimals: robust to float noise
         clause = what_it_does(paper, allowed) or "Its summary gives no description that can be repeated"
-        if task.id == UNKNOWN_TASK or not areas:
+        if (task.id == UNKNOWN_TASK and own_area is None) or not areas:
             why = "the task is unknown" if task.id == UNKNOWN_TASK else "the catalog has no research areas"
             judgements.append(RelevanceJudgement(
                 title=paper.title, url=paper.url, relevance="tangential", score=0.0,
