@@ -173,3 +173,27 @@ def test_scale_extraction(question, scales):
 ])
 def test_degradation_extraction(question, degradations):
     assert extract_request(question).degradations == degradations
+
+
+def two_models(question: str, *models: str):
+    listed = "".join(f"Model: {m}\n" for m in models)
+    return parse_prompt(f'A user has asked the following question:\n"{question}"\n\n'
+                        f"### Recommended AI Models:\n{listed}")
+
+
+@pytest.mark.parametrize("question, models, task", [
+    ("Remove the bin from my garden photo, and keep the size as it is: I don't need it any bigger.",
+     ("INP-LaMa", "SISR-Any-LIIF-RDN"), "image-inpainting"),
+    ("The resolution is fine; I only want the grain gone from these concert shots.",
+     ("DN-Restormer", "SISR-Any-LIIF-EDSR"), "image-denoising"),
+    ("Make this photo of the pier four times larger.", ("INP-LaMa", "SISR-Any-LIIF-RDN"), SR),
+])
+def test_a_question_that_wants_no_enlargement_is_not_super_resolution(catalog, question, models, task):
+    result = classify_prompt(two_models(question, *models), catalog)
+    assert result.task_id == task, result.evidence
+
+
+@pytest.mark.parametrize("model", ["SRFlow", "BSRGAN"])
+def test_an_unknown_model_named_for_super_resolution_is_fixed_scale(catalog, model):
+    result = classify_prompt(question_only("Which face is the true one at 4x?", model), catalog)
+    assert result.task_id == "fixed-scale-super-resolution"

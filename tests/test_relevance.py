@@ -314,3 +314,32 @@ def test_a_title_that_names_the_task_settles_the_area(catalog):
     (judgement,) = judge(prompt, catalog)
     assert judgement.relevance == "relevant", judgement
     assert judgement.area == "inpainting"
+
+
+# Building blocks of any deep network are tangential to a super-resolution question, whatever
+# words they share with it (summaries written for this test).
+@pytest.mark.parametrize("title, summary", [
+    ("A Gentler Optimizer", "Separates weight decay from the adaptive gradient step of the Adam optimizer, "
+     "which lets image classifiers generalize better with the same learning-rate schedule."),
+    ("Normalize Each Sample", "Normalizes the activations of every image separately instead of over the "
+     "mini-batch, which stabilizes the training of generator networks."),
+    ("A Smooth Activation", "Proposes a smooth, non-monotonic activation function that replaces ReLU in "
+     "deep networks and improves their accuracy slightly."),
+])
+def test_building_blocks_are_tangential(catalog, title, summary):
+    judgement = verdict(catalog, title, summary)
+    assert judgement.relevance == "tangential", judgement.reason
+    assert "building blocks" in judgement.reason
+
+
+def test_a_task_outside_the_catalog_takes_its_nearest_research_area(catalog):
+    colour = ("Paint by Numbers", "Predicts plausible colours for every pixel of a grayscale photograph "
+              "with a network trained on millions of colour images.")
+    depth = ("How Far Is It", "Estimates the depth of each pixel from one photograph and transfers to new "
+             "scenes without fine-tuning.")
+    prompt = prompt_with([colour, depth], model="ChromaNet",
+                         question="How does this model decide which colours my black-and-white portrait had?")
+    verdicts = {j.title: j for j in judge(prompt, catalog)}
+    assert verdicts["Paint by Numbers"].relevance == "relevant"
+    assert "the user's task (image colorization)" in verdicts["Paint by Numbers"].reason
+    assert verdicts["How Far Is It"].relevance == "tangential"

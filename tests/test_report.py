@@ -108,3 +108,16 @@ def test_refuses_to_replace_a_folder_that_is_not_an_answer(sr_report, tmp_path):
     with pytest.raises(CnapsError, match="not a cnaps answer folder"):
         write_report(sr_report, tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_no_demo_runs_when_the_user_wants_no_enlargement(tmp_path):
+    # LIIF is listed, but the user's task is inpainting: the demo (an enlargement) does not show it.
+    prompt = tmp_path / "inpaint.txt"
+    prompt.write_text('A user has asked the following question:\n"Can you remove the lamp post from my photo? '
+                      'Keep the size as it is, I do not need it any bigger."\n\n'
+                      "### Recommended AI Models:\nModel: INP-LaMa\nPaper: https://arxiv.org/pdf/2109.07161\n\n"
+                      "Model: SISR-Any-LIIF-RDN\nPaper: https://arxiv.org/pdf/2012.09161\n", encoding="utf-8")
+    rec = make_report(prompt, AnswerOptions()).record
+    assert rec.classification.task_id == "image-inpainting"
+    assert rec.demo is None
+    assert "not an enlargement" in rec.no_demo_reason and "INP-LaMa" in rec.no_demo_reason
