@@ -54,6 +54,8 @@ class ModelFamily(BaseModel):
     patterns: list[str] = Field(description="regular expressions matched against the whole model name, any case")
     runnable: bool = Field(description="whether cnaps can run this family itself")
     weights: str | None = Field(default=None, description="cnaps weights name (cnaps.sr.weights) when runnable")
+    trained_scales: list[float] | None = Field(
+        default=None, description="the lowest and highest scale it was trained on, when its paper says")
     papers: list[str] = Field(default_factory=list, description="arXiv ids of the family's papers")
     github: str | None = None
 

@@ -43,7 +43,6 @@ from cnaps.answer.stage3_topics import topic_names
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 CANNOT_ANSWER = "Cannot answer from the provided sources."
-TRAINED_MAX_SCALE = 4.0  # LIIF's training scales are x1-x4 (LIIF_SPEC §3)
 SCALE_FACTS = ("training-data", "out-of-distribution-scales")  # the Limits section's items
 NOISE_FACTS = ("clean-degradation-only",)
 # Topics whose paragraph can quote the demo's scores against bicubic: the first one does.
@@ -181,7 +180,7 @@ class AnswerContext(Record):
     demo: DemoView | None
     no_demo_reason: str | None = Field(None, description="why no demo ran, when none did")
     asked_scale: str = Field(description="the largest asked scale (else the demo's), or ''")
-    beyond_training: bool = Field(description="that scale is above the x4 of training")
+    beyond_training: bool = Field(description="that scale is above the runnable model's training scales")
     pixels_per_input: str = Field(description="output pixels each input pixel becomes at that "
                                               "scale, e.g. '144' at x12, or ''")
     degraded: str = Field(description="the user's input, e.g. 'noisy', or '' when clean")
@@ -333,7 +332,8 @@ def build_context(prompt, catalog, families, classification, request, topics: li
 
     # Limits concern what the user asked; the demo's scale only when they asked none.
     scale = max(request.scales) if request.scales else (demo.scale if demo else None)
-    beyond = scale is not None and scale > TRAINED_MAX_SCALE
+    trained = [max(f.trained_scales) for f in runnable_families if f.trained_scales]
+    beyond = scale is not None and bool(trained) and scale > trained[0]
     task = catalog.task(classification.task_id)
     nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families)
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
