@@ -32,3 +32,15 @@ def test_find_phrase_returns_the_original_span():
     assert text[span[0]:span[1]] == "enlargements"
     assert find_phrase("resolution super", tokens(text)) is None
     assert find_phrase("", tokens(text)) is None
+
+
+def test_one_sentence_splitter_for_questions_summaries_and_cjk():
+    from cnaps.answer.lexicon import sentence_spans
+
+    text = "Enlarge it 2.5x. Why? 放大三倍。可以吗？ e.g. the end"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Enlarge it 2.5x.", "Why?", "放大三倍。", "可以吗？", "e.g.", "the end"]
+    # summaries: a sentence ends only before a capital, so "e.g. the" stays whole
+    summary = "Uses priors, e.g. the dark channel. It runs fast."
+    assert [summary[a:b] for a, b in sentence_spans(summary, capital_next=True)] == [
+        "Uses priors, e.g. the dark channel.", "It runs fast."]

@@ -1,4 +1,5 @@
-"""Word-stem phrase matching shared by the classifier and the relevance judge.
+"""Word-stem phrase matching shared by the classifier and the relevance judge, and the one
+sentence splitter of the answer side.
 
 Both stages compare free text (a question, a paper summary) with the catalog's phrases. Matching
 on crude word stems makes "enlarged", "enlarging" and "enlarge" one word and "super-resolution"
@@ -45,3 +46,31 @@ def find_phrase(phrase: str, text_tokens: list[tuple[str, int, int]]) -> tuple[i
         if all(text_tokens[i + k][0] == want[k] for k in range(n)):
             return text_tokens[i][1], text_tokens[i + n - 1][2]
     return None
+
+
+# A sentence ends at . ! ? (not at the dot of "2.5x") or a CJK end mark, with any end marks after it.
+SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")
+SENTENCE_START = re.compile(r"\s*[A-Z0-9\"'(]")
+
+
+def sentence_spans(text: str, capital_next: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, end marks included, spaces between left out.
+    With `capital_next`, a sentence ends only where the next one starts with a capital, a digit
+    or a quote: paper summaries have abbreviations ("e.g. the"), questions often have no capitals."""
+    spans, start = [], 0
+    for m in SENTENCE_END.finditer(text):
+        if capital_next and m.end() < len(text) and not SENTENCE_START.match(text, m.end()):
+            continue
+        spans.append((start, m.end()))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    out = []
+    for a, b in spans:  # trim the spaces around each sentence
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return out

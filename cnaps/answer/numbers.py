@@ -27,6 +27,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnaps.answer.lexicon import sentence_spans
+
 CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "languages.toml"
 
 CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
@@ -38,7 +40,6 @@ KOREAN_UNITS = {"십": 10, "백": 100}
 NATIVE_KOREAN = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9,
                  "열": 10, "스무": 20}
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
-SENTENCE_END = re.compile(r"[.!?。！？]\s|[。！？]|$")
 DIGITS = r"\d+(?:[.,]\d+)?"
 
 
@@ -207,9 +208,8 @@ def _number_before(question: str, end: int, lang: Language) -> tuple[float, int]
 
 
 def _sentence_has_size_word(question: str, start: int, end: int, english_stems: tuple[str, ...]) -> bool:
-    begin = max((m.end() for m in re.finditer(r"[.!?。！？]", question[:start])), default=0)
-    stop = SENTENCE_END.search(question, end)
-    sentence = fold_accents(question[begin:stop.start() if stop else len(question)].lower())
+    begin, stop = next(((a, b) for a, b in sentence_spans(question) if a <= start < b), (start, end))
+    sentence = fold_accents(question[begin:max(stop, end)].lower())
     words = re.findall(r"\w+", sentence)
     stems = tuple(fold_accents(s) for s in size_stems() + english_stems)
     return any(w.startswith(stems) for w in words) or any(s in sentence for s in stems if not s.isascii())

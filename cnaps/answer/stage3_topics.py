@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnaps.answer.lexicon import phrase_stems, tokens
+from cnaps.answer.lexicon import phrase_stems, sentence_spans, tokens
 from cnaps.answer.records import Topics
 
 TOPICS_FILE = Path(__file__).resolve().parents[2] / "catalog" / "topics.toml"
@@ -50,15 +50,13 @@ EXTREME_SCALE = 8.0  # above this the input holds too little for detail: the ans
 MAX_TOPICS = 3  # the answer leads with at most this many; the rest of the answer covers more
 
 
-# A sentence: up to its end mark (a dot inside a number, "2.5x", does not end one).
-SENTENCE = re.compile(r"(?:[^.!?]|\.(?!\s|$))+[.!?]*")
 SHORT_QUESTION = 4  # words: "Why?" or "Is that real?" asks about the sentence before it
 
 
 def asking_regions(question: str) -> list[tuple[int, int]]:
     """Character spans of the sentences that ask (end with "?"); a short one takes the
     sentence before it along."""
-    sentences = [m.span() for m in SENTENCE.finditer(question)]
+    sentences = sentence_spans(question)
     regions = []
     for i, (start, end) in enumerate(sentences):
         if question[start:end].rstrip().endswith("?"):
@@ -84,10 +82,10 @@ def _inside(span: tuple[int, int], regions: list[tuple[int, int]]) -> bool:
 def _foreign_sentences(question: str) -> list[tuple[int, int]]:
     """Spans of the sentences written in another language (no common English word in them)."""
     spans = []
-    for m in re.finditer(r"[^.!?。！？]+[.!?。！？]*", question):
-        words = re.findall(r"[^\W\d_]+", m.group().lower())
+    for start, end in sentence_spans(question):
+        words = re.findall(r"[^\W\d_]+", question[start:end].lower())
         if words and not ENGLISH_WORDS.intersection(words):
-            spans.append(m.span())
+            spans.append((start, end))
     return spans
 
 

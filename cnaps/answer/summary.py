@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from cnaps.answer.lexicon import sentence_spans
 from cnaps.answer.stage1_prompt import PaperRef, ParsedPrompt
 
 MAX_CLAUSE = 140  # characters of "what the paper does"
@@ -23,7 +24,6 @@ COMMA = re.compile(r",")
 LINKING_WORDS = {"while", "when", "because", "by", "so", "including", "even", "to", "using", "via", "through"}
 WEAK_BREAKS = re.compile(r" (?:by|with|using|via|through|while|and|so|for|from|in|on|into|to|at|of|including|"
                          r"even|because|before|after|when) ")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Sentences that are not descriptions of the paper: links, markup, template syntax, or words
 # addressed to whoever reads the summary (prompt injection).
 LINK = re.compile(r"https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|ai|dev|xyz|info|edu|gov|co|uk|de|"
@@ -65,7 +65,7 @@ TRAILING_WORDS = {"and", "or", "of", "the", "a", "an", "to", "with", "by", "for"
 def sentences(summary: str) -> list[str]:
     """The summary's sentences, one line each, without inline formatting tags."""
     text = FORMATTING.sub("", " ".join(summary.split()))
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    return [text[a:b] for a, b in sentence_spans(text, capital_next=True)]
 
 
 def is_description(sentence: str) -> bool:
