@@ -265,6 +265,13 @@ class DegradationMeaning(BaseModel):
 
 
 @functools.cache
+def load_grammar() -> dict:
+    """catalog/grammar.toml: the request grammar's cue words, by list name (always the built-in file:
+    the grammar's code and its words change together)."""
+    return _read_toml(CATALOG_DIR / "grammar.toml")
+
+
+@functools.cache
 def load_degradation_meaning() -> DegradationMeaning:
     path = catalog_dir() / "degradations.toml"
     if not path.is_file():

@@ -33,7 +33,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from cnaps.answer.catalog import load_degradation_meaning, load_degradations
+from cnaps.answer.catalog import load_degradation_meaning, load_degradations, load_grammar
 from cnaps.answer.numbers import find_factors, fold_accents, gloss
 from cnaps.answer.records import (
     DEGRADATION_ORDER,
@@ -43,71 +43,44 @@ from cnaps.answer.records import (
     Request,
 )
 
-# ---------------------------------------------------------------- lexicon
+# ---------------------------------------------------------------- lexicon: catalog/grammar.toml
 
-UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-         "nineteen": 19}
-TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-        "eighty": 80, "ninety": 90}
+GRAMMAR = load_grammar()
+UNITS = dict(GRAMMAR["units"])
+TENS = dict(GRAMMAR["tens"])
 NUMBER_WORDS = {**{w: float(v) for w, v in {**UNITS, **TENS}.items()}, "hundred": 100.0}
-FRACTIONS = {"half": 0.5, "quarter": 0.25}
-MULTIPLIERS = {"double": 2, "twice": 2, "triple": 3, "thrice": 3, "treble": 3, "quadruple": 4,
-               "quintuple": 5, "sextuple": 6, "octuple": 8}
+FRACTIONS = dict(GRAMMAR["fractions"])
+MULTIPLIERS = dict(GRAMMAR["multipliers"])
 
-# Scaling verbs, matched as word prefixes so every inflection counts (enlarged, upscaling, blown).
-SCALING_VERBS = ("enlarg", "upscal", "upsampl", "magnif", "zoom", "resiz", "rescal", "scale", "scaled",
-                 "scaling", "blow", "blew", "blown", "push", "increas", "expand", "stretch", "grow",
-                 "grew", "bring", "brought", "boost", "enhanc")
-INCREASE_VERBS = ("enlarg", "upscal", "increas", "grow", "grew", "expand", "boost", "magnif", "blow", "blew")
-COMPARATIVES = {"bigger", "larger", "higher", "wider", "taller", "sharper", "clearer", "greater",
-                "finer", "longer"}
-SIZE_ADJECTIVES = {"big", "bigger", "large", "larger", "huge", "size", "resolution"}
-FACTOR_NOUNS = {"factor", "magnification", "scale", "zoom", "ratio"}  # "a factor of 3", "scale 3.5"
-ADJECTIVES = {"big", "large", "high", "wide", "tall", "sharp", "detailed"}  # "N times as big"
-REDUCTIONS = {"smaller", "less", "lower", "narrower", "shorter", "down"}
-SIZE_NOUNS = {"size", "sizes", "resolution", "dimensions", "dimension", "width", "height",
-              "magnification", "zoom", "enlargement", "upscaling", "upscale", "scale", "original",
-              "pixels"}
-DETERMINERS = {"the", "that", "this", "its", "their", "his", "her", "my", "our", "your", "those",
-               "these", "a", "an", "it", "them", "me", "us", "him"}
-# Words just before a pixel size that make it the wanted size ("to 1200 px", "need it 768 px")
-TARGET_CUES = {"to", "into", "be", "become", "becomes", "reach", "need", "needs", "want", "wants", "it",
-               "them", "get", "output", "final"}
-PIXEL_UNITS = {"px", "pixel", "pixels"}
-PHYSICAL_UNITS = {"inch", "inches", "cm", "mm", "m", "meter", "meters", "metre", "metres", "ft",
-                  "feet", "foot", "km", "mile", "miles", "\""}
-QUANTITY_UNITS = {"second", "seconds", "sec", "secs", "s", "ms", "minute", "minutes", "min", "mins",
-                  "hour", "hours", "h", "day", "days", "fps", "gb", "mb", "kb", "tb", "bit", "bits",
-                  "percent"}
-# Words that open a new clause: cue words on one side do not reach a number on the other.
-CLAUSE_WORDS = {"but", "whereas", "while", "when", "whenever", "because", "although", "though", "yet",
-                "since", "if", "unless"}
-SUBJECTS = {"i", "we", "you", "they", "he", "she", "it", "my", "our", "now", "then", "there", "this"}
+SCALING_VERBS = tuple(GRAMMAR["scaling_verbs"])
+INCREASE_VERBS = tuple(GRAMMAR["increase_verbs"])
+COMPARATIVES = frozenset(GRAMMAR["comparatives"])
+SIZE_ADJECTIVES = frozenset(GRAMMAR["size_adjectives"])
+FACTOR_NOUNS = frozenset(GRAMMAR["factor_nouns"])
+ADJECTIVES = frozenset(GRAMMAR["adjectives"])
+REDUCTIONS = frozenset(GRAMMAR["reductions"])
+SIZE_NOUNS = frozenset(GRAMMAR["size_nouns"])
+DETERMINERS = frozenset(GRAMMAR["determiners"])
+TARGET_CUES = frozenset(GRAMMAR["target_cues"])
+PIXEL_UNITS = frozenset(GRAMMAR["pixel_units"])
+PHYSICAL_UNITS = frozenset(GRAMMAR["physical_units"])
+QUANTITY_UNITS = frozenset(GRAMMAR["quantity_units"])
+CLAUSE_WORDS = frozenset(GRAMMAR["clause_words"])
+SUBJECTS = frozenset(GRAMMAR["subjects"])
 
-# Contrast cues: the factor is somebody's habit or an old tool's limit, not the request.
-# ("usually" alone is no cue: "I usually print at 4x" asks for 4x; "I usually stop at 200%" has "stop at")
-HABIT_WORDS = {"usual", "default", "preset", "presets"}
-LIMIT_PHRASES = [("used", "to"), ("stop", "at"), ("stops", "at"), ("stopped", "at"), ("tops", "out"),
-                 ("top", "out"), ("topped", "out"), ("max", "out"), ("maxes", "out"), ("maxed", "out"),
-                 ("limited", "to"), ("locked", "to"), ("capped", "at")]
-ALTERNATIVE_PHRASES = [("instead", "of"), ("rather", "than"), ("other", "than")]  # "X rather than Y"
-ONLY_VERBS = ("did", "do", "does", "offer", "support", "allow", "go", "goes", "went", "gave", "give",
-              "handle", "manage", "reach", "work", "let", "provide")
-# "older upscalers", "most apps", "conventional tools": someone else's tool, not this request, unless
-# the clause asks about it ("Can other models do 5x?")
-OTHER_TOOL_WORDS = {"older", "old", "previous", "traditional", "legacy", "classic", "earlier", "former",
-                    "most", "other", "current", "conventional", "existing"}
-QUESTION_OPENERS = {"can", "could", "will", "would", "should", "does", "do", "is", "are", "may", "might"}
-TOOL_NOUNS = ("upscaler", "tool", "software", "app", "model", "network", "method", "program",
-              "version", "scaler", "plugin", "filter", "algorithm", "editor", "service", "website")
-INSTRUMENTS = ("microscope", "telescope", "binocular", "loupe", "magnifying")  # their optics, not the request
-IMAGE_NOUNS = ("image", "photo", "picture", "scan", "shot", "frame", "slide", "capture")
-DISPLAY_NOUNS = ("monitor", "screen", "display", "video", "tv", "television", "laptop", "phone", "panel")
-AFTER_CUES = {"preset", "presets", "default", "limit", "maximum", "max", "cap"}
-NEGATORS = {"not", "never", "unlike", "no"}
-WANT_VERBS = {"need", "want", "like", "require", "care"}
+HABIT_WORDS = frozenset(GRAMMAR["habit_words"])
+LIMIT_PHRASES = [tuple(p) for p in GRAMMAR["limit_phrases"]]
+ALTERNATIVE_PHRASES = [tuple(p) for p in GRAMMAR["alternative_phrases"]]
+ONLY_VERBS = tuple(GRAMMAR["only_verbs"])
+OTHER_TOOL_WORDS = frozenset(GRAMMAR["other_tool_words"])
+QUESTION_OPENERS = frozenset(GRAMMAR["question_openers"])
+TOOL_NOUNS = tuple(GRAMMAR["tool_nouns"])
+INSTRUMENTS = tuple(GRAMMAR["instruments"])
+IMAGE_NOUNS = tuple(GRAMMAR["image_nouns"])
+DISPLAY_NOUNS = tuple(GRAMMAR["display_nouns"])
+AFTER_CUES = frozenset(GRAMMAR["after_cues"])
+NEGATORS = frozenset(GRAMMAR["negators"])
+WANT_VERBS = frozenset(GRAMMAR["want_verbs"])
 
 
 @functools.cache
@@ -116,27 +89,24 @@ def degradation_lexicon() -> dict[Degradation, list[tuple[str, ...]]]:
     return {d.id: d.words for d in load_degradations().values()}
 
 
-FILE_FORMAT_WORDS = {"jpeg", "jpg", "jpegs", "jpgs"}
-QUALITY_WORDS = {"lossless", "uncompressed"}
+FILE_FORMAT_WORDS = frozenset(GRAMMAR["file_format_words"])
+QUALITY_WORDS = frozenset(GRAMMAR["quality_words"])
 QUALITY_PAIRS = {(w, "quality") for w in ("full", "high", "max", "maximum", "best", "top")}
-DEG_NEGATORS = {"no", "not", "without", "never", "zero", "nothing", "free", "none", "neither", "nor"}
-SCOPE_STOPS = {"to", "that", "which", "way", "how", "matter", "idea", "doubt", "but", "can", "will",
-               "remove", "fix", "reduce"}
-# Words that put a clause on the output side ("as a result" is a connective, not the output)
-OUTPUT_WORDS = {"afterwards", "afterward", "result", "results", "output", "outputs", "becomes",
-                "become", "becoming", "became"}
-CREATION_VERBS = ("add", "introduc", "creat", "produc", "generat", "caus", "turn")
-MODALS = {"will", "would", "won't", "wouldn't", "going", "might", "could"}
-RESULT_VERBS = {"look", "looks", "be", "get", "turn", "become", "make", "come", "end", "go", "appear"}
-WORRY_WORDS = ("avoid", "prevent", "afraid", "worr", "fear", "risk")
-GENERATIVE_WORDS = ("diffusion", "generat", "latent", "sampl", "random", "pure")
-LOW_LIGHT_NOUNS = ("shot", "photo", "pictur", "image", "scene", "frame", "capture", "exposure")
-TASK_VERBS = ("remov", "reduc", "handl", "fix", "suppress", "deal", "clean", "correct", "treat")
-COPULAS = {"is", "are", "was", "were", "looks", "look", "seems"}
-SHOOTING_VERBS = ("shot", "taken", "photographed", "captured", "filmed", "recorded")
+DEG_NEGATORS = frozenset(GRAMMAR["deg_negators"])
+SCOPE_STOPS = frozenset(GRAMMAR["scope_stops"])
+OUTPUT_WORDS = frozenset(GRAMMAR["output_words"])
+CREATION_VERBS = tuple(GRAMMAR["creation_verbs"])
+MODALS = frozenset(GRAMMAR["modals"])
+RESULT_VERBS = frozenset(GRAMMAR["result_verbs"])
+WORRY_WORDS = tuple(GRAMMAR["worry_words"])
+GENERATIVE_WORDS = tuple(GRAMMAR["generative_words"])
+LOW_LIGHT_NOUNS = tuple(GRAMMAR["low_light_nouns"])
+TASK_VERBS = tuple(GRAMMAR["task_verbs"])
+COPULAS = frozenset(GRAMMAR["copulas"])
+SHOOTING_VERBS = tuple(GRAMMAR["shooting_verbs"])
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
-SUFFICIENT_WORDS = {"fine", "ok", "okay", "enough", "good", "sufficient", "perfect", "right"}
+SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
 # ---------------------------------------------------------------- tokens
