@@ -70,3 +70,24 @@ def test_the_request_reads_other_languages(question, scales, degradations):
     assert (request.scales, request.degradations) == (scales, degradations)
     for e in request.evidence:  # evidence quotes the user's own words
         assert question[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize("question, scales", [
+    ("Ich möchte die Auflösung verdoppeln.", [2.0]),
+    ("Je voudrais tripler la taille de la photo.", [3.0]),
+    ("Quiero duplicar el tamaño de mi foto.", [2.0]),
+    ("我想把照片翻倍放大", [2.0]),
+    ("Can I triple-check this first?", []),  # English multiplier words keep the grammar's rules
+])
+def test_multiplier_words_of_other_languages(question, scales):
+    assert extract_request(question).scales == scales
+
+
+@pytest.mark.parametrize("question, keeps", [
+    ("Ich brauche es nicht größer, nur schärfer; das Bild ist verwackelt.", True),
+    ("Je ne veux pas l'agrandir, seulement enlever le bruit.", True),
+    ("Non voglio ingrandirla, solo togliere il rumore.", True),
+    ("La photo n'est pas assez grande, je veux l'agrandir.", False),  # not big *enough*: wants it bigger
+])
+def test_no_enlargement_wanted_in_other_languages(question, keeps):
+    assert extract_request(question).keeps_size is keeps

@@ -74,3 +74,12 @@ def sentence_spans(text: str, capital_next: bool = False) -> list[tuple[int, int
         if a < b:
             out.append((a, b))
     return out
+
+
+# Common English words: a sentence with none of them is in another language.
+ENGLISH_WORDS = frozenset("""the a an i my me it is are was be can could will would should do does how
+what why which to of in on for with and or but not this that these our you your from at as""".split())
+
+
+def is_english(sentence: str) -> bool:
+    return bool(ENGLISH_WORDS.intersection(re.findall(r"[^\W\d_]+", sentence.lower())))

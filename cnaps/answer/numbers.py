@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnaps.answer.lexicon import sentence_spans
+from cnaps.answer.lexicon import is_english, sentence_spans
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "languages.toml"
 
@@ -51,6 +51,7 @@ class Language:
     times: tuple[str, ...]
     fractions: tuple[tuple[str, float], ...]  # ("e meia", 0.5), longest first
     size_words: tuple[str, ...]
+    multipliers: dict[str, float]
     gloss: dict[str, str]
 
 
@@ -71,7 +72,7 @@ def languages() -> tuple[Language, ...]:
             + [(w, 0.75) for w in entry["three_quarters"]]
         out.append(Language(entry["id"], entry["numbers"], tuple(entry["fold"]), tuple(entry["times"]),
                             tuple(sorted(fractions, key=lambda f: -len(f[0]))), tuple(entry["size_words"]),
-                            dict(entry["gloss"])))
+                            {k: float(v) for k, v in entry["multipliers"].items()}, dict(entry["gloss"])))
     return tuple(out)
 
 
@@ -220,6 +221,26 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
 
 
+def _multiplier_words(question: str) -> list[Factor]:
+    """Words that multiply on their own in the other languages ("verdoppeln", "tripler", "翻倍"),
+    only in sentences that are not English (English "tripled" is the grammar's, with its rules)."""
+    found = []
+    for start, end in sentence_spans(question):
+        if is_english(question[start:end]):
+            continue
+        for lang in languages():
+            for stem, value in lang.multipliers.items():
+                if not stem.isascii():
+                    found += [Factor(value, start + m.start(), start + m.end(), f'multiplier word "{stem}" ({lang.id})')
+                              for m in re.finditer(re.escape(stem), question[start:end])]
+                    continue
+                for m in re.finditer(r"[^\W\d_]+", question[start:end]):
+                    if fold_accents(m.group().lower()).startswith(fold_accents(stem)):
+                        found.append(Factor(value, start + m.start(), start + m.end(),
+                                            f'multiplier word "{stem}" ({lang.id})'))
+    return found
+
+
 def find_factors(question: str, english_stems: tuple[str, ...] = ()) -> list[Factor]:
     """Every factor expression of a catalog language in the question, leftmost first, not overlapping.
     `english_stems` are the grammar's own scaling verbs, which also count as size words."""
@@ -244,6 +265,7 @@ def find_factors(question: str, english_stems: tuple[str, ...] = ()) -> list[Fac
                         continue
                     rule = f'"{marker}" after a number ({lang.id})'
                     found.append(Factor(value + fraction, start, end, rule))
+    found += _multiplier_words(question)
     for m in re.finditer(rf"(?<![\w.,])(\d+,\d{{1,2}})\s?[x×](?!\w)|(?<![\w.,])[x×](\d+,\d{{1,2}})(?![\d,])", question):
         value = read_digits(m.group(1) or m.group(2))
         found.append(Factor(value, m.start(), m.end(), "number with a decimal comma and a multiplication sign"))

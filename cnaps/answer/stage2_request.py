@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 
 from cnaps.answer.catalog import load_degradation_meaning, load_degradations, load_grammar
-from cnaps.answer.numbers import find_factors, fold_accents, gloss
+from cnaps.answer.numbers import find_factors, fold_accents, gloss, size_stems
 from cnaps.answer.records import (
     DEGRADATION_ORDER,
     Degradation,
@@ -107,6 +107,9 @@ SHOOTING_VERBS = tuple(GRAMMAR["shooting_verbs"])
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
 SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
+ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
+# "größer", "agrandir" (the alphabetic ones: CJK stems sit inside words, not at their start)
+FOREIGN_SIZE_STEMS = tuple(fold_accents(s) for s in size_stems() if all(ord(c) < 0x2E80 for c in s))
 HIGH_ISO = 3200  # ISO at or above this is high enough that sensor noise goes without saying
 
 # ---------------------------------------------------------------- tokens
@@ -712,8 +715,9 @@ class _Parser:
         user wants no enlargement (then the task is not super-resolution, whatever is listed)."""
         for i, t in enumerate(self.tokens):
             low = t.low
-            sized = low in SIZE_NOUNS | COMPARATIVES | SIZE_ADJECTIVES or low.startswith(INCREASE_VERBS)
-            if not sized or self.low(i + 1) == "enough":  # "not big enough" wants it bigger
+            sized = (low in SIZE_NOUNS | COMPARATIVES | SIZE_ADJECTIVES or low.startswith(INCREASE_VERBS)
+                     or t.kind == "word" and fold_accents(ELISION.sub("", low)).startswith(FOREIGN_SIZE_STEMS))
+            if not sized or "enough" in (self.low(i + 1), self.low(i - 1)):  # "not big enough" wants it bigger
                 continue
             before = [j for j in self.words_before(i, 7) if self.same_sentence(i, j)]
             negated = next((j for j in before if self.low(j) in DEG_NEGATORS or self.low(j).endswith("n't")), None)

@@ -17,15 +17,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnaps.answer.lexicon import phrase_stems, sentence_spans, tokens
+from cnaps.answer.lexicon import is_english, phrase_stems, sentence_spans, tokens
 from cnaps.answer.records import Topics
 
 TOPICS_FILE = Path(__file__).resolve().parents[2] / "catalog" / "topics.toml"
-# Common English words: a sentence with none of them is read by meaning, not by the English phrases.
-ENGLISH_WORDS = frozenset("""the a an i my me it is are was be can could will would should do does how
-what why which to of in on for with and or but not this that these my our you your from at as""".split())
-
-
 @dataclass(frozen=True)
 class Topic:
     id: str
@@ -83,8 +78,7 @@ def _foreign_sentences(question: str) -> list[tuple[int, int]]:
     """Spans of the sentences written in another language (no common English word in them)."""
     spans = []
     for start, end in sentence_spans(question):
-        words = re.findall(r"[^\W\d_]+", question[start:end].lower())
-        if words and not ENGLISH_WORDS.intersection(words):
+        if re.search(r"[^\W\d_]", question[start:end]) and not is_english(question[start:end]):
             spans.append((start, end))
     return spans
 
