@@ -317,3 +317,12 @@ def test_a_mixed_question_reads_each_number_in_its_role():
     assert request.scales == [7.0] and request.degradations == ["noise"]
     assert [(i.text, i.why.split(" ")[0]) for i in request.ignored] == [("2x", "negated"),
                                                                         ("640x480", "image")]
+
+
+@pytest.mark.parametrize("question, degradations", [
+    ("Why is 4x upscaling blurry?", []),                 # the blur is in the output
+    ("The 4x enlargement looks blurry, why?", []),
+    ("Is upscaling blurry photos by 2x useful?", ["blur"]),  # here the photos are blurry
+])
+def test_blur_of_the_enlarging_is_the_output(question, degradations):
+    assert extract_request(question).degradations == degradations

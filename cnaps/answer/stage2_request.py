@@ -808,6 +808,12 @@ class _Parser:
             return why
         if self.tokens[last].hyphen_after and self.low(last + 1) == "free":
             return 'negated ("-free")'
+        # "Why is 4x upscaling blurry?", "the enlargement looks blurry": said of the process's result
+        before = [j for j in self.words_before(first, 3) if self.same_clause(first, j)]
+        if before and self.low(before[0]) in COPULAS:
+            before = before[1:]
+        if before and self.is_process_noun(before[0]) and not self.low(last + 1).startswith(IMAGE_NOUNS):
+            return f'describes the output of "{self.tokens[before[0]].text}"'
         # "without the noise turning into worms" presupposes the noise: only its change is negated
         presupposed = any(self.low(k).endswith("ing") for k in (last + 1, last + 2) if self.same_clause(last, k))
         for j in self.words_before(first, 4):  # "no dust or grain", "without visible pixel blocks"
@@ -850,6 +856,11 @@ class _Parser:
                 if k is not None:
                     return f'describes the output ("{self.span(j, k)[0]}")'
         return None
+
+    def is_process_noun(self, i: int) -> bool:
+        """ "upscaling", "enlargement", "the upscale": the enlarging itself, not an image."""
+        low = self.low(i)
+        return low.startswith(SCALING_VERBS) and (low.endswith(("ing", "ment", "ments")) or low in ("upscale", "upscales"))
 
     def clean_file(self, i: int) -> str | None:
         """ "a full-quality JPEG, no visible artifacts": the format named, its artifacts denied.
