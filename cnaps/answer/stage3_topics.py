@@ -133,7 +133,8 @@ def detect_topics(question: str, scales: list[float], degradations: list[str]) -
     if scales and max(scales) > EXTREME_SCALE and "extreme-zoom" not in ids:
         ids.append("extreme-zoom")
         evidence.append(f"extreme-zoom: x{max(scales):g} is asked")
-    if "noise" in degradations and "noise" not in ids:
-        ids.append("noise")
-        evidence.append("noise: the input is noisy")
+    for kind, said in (("noise", "noisy"), ("blur", "blurred"), ("jpeg", "JPEG-compressed")):
+        if kind in degradations and kind not in ids:
+            ids.append(kind)
+            evidence.append(f"{kind}: the input is {said}")
     return Topics(ids=ids[:MAX_TOPICS], evidence=evidence[:MAX_TOPICS])

@@ -56,6 +56,9 @@ TOPIC_FACTS = {
     "bicubic": ("x8-set5",),
     "speed": ("decoder", "parameters"),
     "limits": ("training-data", "out-of-distribution-scales", "clean-degradation-only"),
+    "blur": ("clean-degradation-only",),
+    "jpeg": ("clean-degradation-only",),
+    "training": ("training-data", "training-cost"),
 }
 DEGRADATION_DETAILS = {
     "noise": f"Gaussian noise of sigma {NOISE_SIGMA:g} (8-bit units)",
