@@ -105,7 +105,7 @@ def read_cjk(text: str) -> float | None:
         return value
     whole, decimals = re.split(f"[{CJK_POINT}]", text, maxsplit=1) if re.search(f"[{CJK_POINT}]", text) \
         else (text, "")
-    value = _cjk_integer(whole)
+    value = _positional(whole, CJK_DIGITS, CJK_UNITS)
     if value is None:
         return None
     if decimals:
@@ -115,17 +115,19 @@ def read_cjk(text: str) -> float | None:
     return value
 
 
-def _cjk_integer(text: str) -> float | None:
+def _positional(text: str, digits: dict[str, int], units: dict[str, int]) -> float | None:
+    """A numeral of digit and unit characters, read the way Chinese, Japanese and Sino-Korean
+    write them: 二十四 = 2x10 + 4, 十二 = 10 + 2, 一百 = 100."""
     if not text:
         return None
     total, digit = 0, None
     for ch in text:
-        if ch in CJK_DIGITS:
+        if ch in digits:
             if digit is not None:
-                return None  # 二三: not a numeral
-            digit = CJK_DIGITS[ch]
-        elif ch in CJK_UNITS:
-            total += (1 if digit is None else digit) * CJK_UNITS[ch]
+                return None  # 二三: two digits in a row are not a numeral
+            digit = digits[ch]
+        elif ch in units:
+            total += (1 if digit is None else digit) * units[ch]
             digit = None
         else:
             return None
@@ -138,18 +140,7 @@ def read_korean(text: str) -> float | None:
         return value
     if text in NATIVE_KOREAN:
         return float(NATIVE_KOREAN[text])
-    total, digit = 0, None
-    for ch in text:
-        if ch in SINO_KOREAN:
-            if digit is not None:
-                return None
-            digit = SINO_KOREAN[ch]
-        elif ch in KOREAN_UNITS:
-            total += (1 if digit is None else digit) * KOREAN_UNITS[ch]
-            digit = None
-        else:
-            return None
-    return float(total + (digit or 0)) if text else None
+    return _positional(text, SINO_KOREAN, KOREAN_UNITS)
 
 
 def read_words(text: str, lang: str) -> float | None:
