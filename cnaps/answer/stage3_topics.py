@@ -29,12 +29,20 @@ class Topic:
     concepts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Meaning:
+    threshold: float
+    margin: float
+    neutral: tuple[str, ...]
+
+
 @functools.cache
-def load_topics() -> tuple[tuple[Topic, ...], float]:
-    """catalog/topics.toml: the topics in the order answers take them, and the meaning threshold."""
+def load_topics() -> tuple[tuple[Topic, ...], Meaning]:
+    """catalog/topics.toml: the topics in the order answers take them, and how close by meaning."""
     data = tomllib.loads(TOPICS_FILE.read_text(encoding="utf-8"))
     topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"])) for t in data["topic"])
-    return topics, float(data["meaning"]["threshold"])
+    m = data["meaning"]
+    return topics, Meaning(float(m["threshold"]), float(m["margin"]), tuple(m["neutral"]))
 
 
 def topic_names() -> dict[str, str]:
@@ -84,7 +92,7 @@ def _foreign_sentences(question: str) -> list[tuple[int, int]]:
 
 
 def _topics_by_meaning(question: str, asking: list[tuple[int, int]], topics: tuple[Topic, ...],
-                       threshold: float, already: set[str]) -> list[tuple[bool, int, str, str]]:
+                       meaning: Meaning, already: set[str]) -> list[tuple[bool, int, str, str]]:
     """Topics of the sentences in other languages, each the nearest concept above the threshold
     (one topic a sentence: the multilingual model separates the best match, not the runners-up)."""
     spans = _foreign_sentences(question)
@@ -95,11 +103,15 @@ def _topics_by_meaning(question: str, asking: list[tuple[int, int]], topics: tup
     found = []
     concept_topic = [t for t in topics for _ in t.concepts]
     concepts = embed_multilingual([c for t in topics for c in t.concepts])
+    neutral = embed_multilingual(list(meaning.neutral))
     for start, end in spans:
-        scores = concepts @ embed_multilingual([question[start:end].strip()])[0]
+        vector = embed_multilingual([question[start:end].strip()])[0]
+        scores = concepts @ vector
         best = int(scores.argmax())
         topic = concept_topic[best]
-        if scores[best] >= threshold and topic.id not in already:
+        plain = float((neutral @ vector).max())  # a plain request to enlarge raises no topic
+        if scores[best] >= meaning.threshold and scores[best] >= plain + meaning.margin \
+                and topic.id not in already:
             found.append((not _inside((start, end), asking), start, topic.id,
                           f'{topic.id}: a sentence means "{topic.concepts[best - concept_topic.index(topic)]}" '
                           f"(similarity {scores[best]:.2f})"))
@@ -111,7 +123,7 @@ def detect_topics(question: str, scales: list[float], degradations: list[str]) -
     """Topics of the question, ordered by first mention; request-derived ones come after."""
     asking = asking_regions(question)
     text_tokens = tokens(question)
-    topics, threshold = load_topics()
+    topics, meaning = load_topics()
     found: list[tuple[bool, int, str, str]] = []
     for topic in topics:
         spans = [span for p in topic.phrases for span in _spans(p, text_tokens)]
@@ -119,7 +131,7 @@ def detect_topics(question: str, scales: list[float], degradations: list[str]) -
             start, end = min(spans, key=lambda sp: (not _inside(sp, asking), sp))
             found.append((not _inside((start, end), asking), start, topic.id,
                           f'{topic.id}: question says "{question[start:end]}"'))
-    found += _topics_by_meaning(question, asking, topics, threshold, {f[2] for f in found})
+    found += _topics_by_meaning(question, asking, topics, meaning, {f[2] for f in found})
     if asking:
         # The asking sentences say what is wanted; the others set the scene ("the scans are
         # clean, with no grain") and count only when nothing is asked in so many words.
