@@ -184,8 +184,9 @@ CASES = [
 def test_guard_on_labelled_cases():
     prompt = load_prompt(FIXTURES / "denoise_dncnn.txt")
     items = [EvidenceItem(key=k, text=t, kind="summary", about="a paper", model=False,
-                          url="https://arxiv.org/abs/1608.03981", score=1.0, numbers=False, limit=False)
-             for k, t in EVIDENCE.items()]
+                          url="https://arxiv.org/abs/1608.03981", score=1.0, numbers=False, limit=False,
+                          position=n)
+             for n, (k, t) in enumerate(EVIDENCE.items())]
     accepted = false_rejections = false_acceptances = 0
     for supported, key, sentence in CASES:
         try:

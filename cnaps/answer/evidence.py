@@ -34,8 +34,9 @@ MAX_ITEMS = 6  # evidence kept per answer
 MAX_PER_SOURCE = 3  # so one long abstract does not crowd out the others
 MIN_WORDS, MAX_WORDS = 6, 70
 # A measured number with its unit: "0.5 dB", "30%", "4x", "25 fps", "1.2M parameters".
-NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:dB|%|×|x\b|fps|ms\b|seconds?\b|GFLOPs?\b|FLOPs\b|MB\b|GB\b|"
-                    r"M\b|K\b|million\b|billion\b|parameters\b|times\b|-fold\b|px\b|pixels\b)")
+# (Not "8x": a scale factor is a setting, not a measurement.)
+NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:dB|%|fps|ms\b|seconds?\b|GFLOPs?\b|FLOPs\b|MB\b|GB\b|"
+                    r"M\b|K\b|million\b|billion\b|parameters\b|times\b|-fold\b)")
 # Words with which a source states what a method cannot do or where it breaks.
 LIMIT = re.compile(r"\b(?:cannot|can't|unable|fail(?:s|ure)?|limit(?:ed|ation|ations)?|only|struggles?|"
                    r"however|hallucinat\w*|artifacts?|trade-?off|at the cost|sensitive|unseen)\b",
@@ -60,27 +61,31 @@ class EvidenceItem(Record):
     score: float = Field(description="cosine similarity to the question, 3 decimals")
     numbers: bool = Field(description="it reports a measured number with a unit")
     limit: bool = Field(description="it states a limit")
+    position: int = Field(description="the sentence's place in its source, from 0")
 
 
-def _candidates(prompt, catalog, families, judgements, store) -> list[tuple[str, Kind, str, bool, str]]:
-    """(sentence, kind, about, from a recommended model, url) for every source sentence."""
-    found: list[tuple[str, Kind, str, bool, str]] = []
+def _candidates(prompt, catalog, families, judgements, store) -> list[tuple[str, Kind, str, bool, str, int]]:
+    """(sentence, kind, about, from a recommended model, url, place in the source) for every
+    source sentence."""
+    found: list[tuple[str, Kind, str, bool, str, int]] = []
     allowed = {normalize_url(u) for u in prompt.allowed_urls}
     for ref in prompt.models:
         stored = store.get(ref.arxiv_id) if ref.arxiv_id else None
         if stored and ref.paper_url:
-            found += [(s, "abstract", ref.name, True, ref.paper_url) for s in sentences(LATEX.sub(r"\1", stored.abstract))]
+            found += [(s, "abstract", ref.name, True, ref.paper_url, n)
+                      for n, s in enumerate(sentences(LATEX.sub(r"\1", stored.abstract)))]
     for ref, family in zip(prompt.models, families):
         for arxiv_id in family.papers if family else ():
             paper = catalog.paper(arxiv_id)
             if paper and ref.paper_url and normalize_url(paper.url) == normalize_url(ref.paper_url):
-                found += [(f.text, "fact", ref.name, True, ref.paper_url) for f in paper.facts]
+                found += [(f.text, "fact", ref.name, True, ref.paper_url, n) for n, f in enumerate(paper.facts)]
     bearing = {j.url for j in judgements if j.relevance in ("relevant", "related")}
     for paper in prompt.related:
         if paper.url not in bearing or normalize_url(paper.url) not in allowed:
             continue
         text = paper.summary or (store[paper.arxiv_id].abstract if paper.arxiv_id in store else "")
-        found += [(s, "summary", paper.title, False, paper.url) for s in sentences(LATEX.sub(r"\1", text))]
+        found += [(s, "summary", paper.title, False, paper.url, n)
+                  for n, s in enumerate(sentences(LATEX.sub(r"\1", text)))]
     return found
 
 
@@ -110,7 +115,7 @@ def gather_evidence(prompt, catalog, families, judgements, store: dict, task_des
     kept: list[EvidenceItem] = []
     per_source: dict[str, int] = {}
     for i in order:
-        text, kind, about, model, url = candidates[i]
+        text, kind, about, model, url, position = candidates[i]
         if scores[i] < threshold or len(kept) == MAX_ITEMS:
             break
         if per_source.get(url, 0) == MAX_PER_SOURCE:
@@ -118,7 +123,7 @@ def gather_evidence(prompt, catalog, families, judgements, store: dict, task_des
         per_source[url] = per_source.get(url, 0) + 1
         kept.append(EvidenceItem(key=f"E{len(kept) + 1}", text=text, kind=kind, about=about, model=model,
                                  url=url, score=round(float(scores[i]), 3), numbers=bool(NUMBER.search(text)),
-                                 limit=bool(LIMIT.search(text))))
+                                 limit=bool(LIMIT.search(text)), position=position))
     return kept
 
 
@@ -159,17 +164,18 @@ def evidence_context(prompt, items: list[EvidenceItem], store: dict) -> Evidence
     from cnaps.answer.links import escape_markdown, safe_url
     from cnaps.answer.stage7_write import join_words
 
-    parts: dict[str, list[SourceClaims]] = {"does": [], "limits": [], "numbers": [], "related": []}
-    for item in items:
-        part = parts["limits" if item.model and item.limit else "numbers" if item.numbers
-                     else "does" if item.model else "related"]
-        claim = ClaimView(key=item.key, url=safe_url(item.url), text=escape_markdown(item.text))
-        about = escape_markdown(item.about)
-        group = next((g for g in part if g.about == about and g.kind == item.kind), None)
-        if group is None:
-            part.append(SourceClaims(about=about, kind=item.kind, claims=[claim]))
-        else:
-            group.claims.append(claim)
+    groups: dict[str, dict[tuple[str, str], list[EvidenceItem]]] = {
+        "does": {}, "limits": {}, "numbers": {}, "related": {}}  # part -> source -> its items
+    for item in items:  # best first, so each part's sources come in the order of their best item
+        part = ("limits" if item.model and item.limit else "numbers" if item.numbers
+                else "does" if item.model else "related")
+        groups[part].setdefault((item.about, item.kind), []).append(item)
+    # a source's sentences in its own order: "It also ..." follows what it refers to
+    parts = {part: [SourceClaims(about=escape_markdown(about), kind=kind, claims=[
+                        ClaimView(key=i.key, url=safe_url(i.url), text=escape_markdown(i.text))
+                        for i in sorted(kept, key=lambda i: i.position)])
+                    for (about, kind), kept in sources.items()]
+             for part, sources in groups.items()}
     missing = [escape_markdown(f"{m.name}, arXiv {m.arxiv_id}" if m.arxiv_id else m.name)
                for m in prompt.models if not (m.arxiv_id and m.arxiv_id in store)]
     return EvidenceContext(models=join_words([escape_markdown(m.name) for m in prompt.models]),
