@@ -3,6 +3,10 @@ render the answer), in a fresh process, with its peak RSS. Skips (exit 0, with t
 the `answer` command or the seed prompt is not there.
 
     python benchmarks/answer_time.py [--markdown] [--repeats N] [--threads N]
+    python benchmarks/answer_time.py --warm PROMPT_OR_DIR... [--markdown]
+
+--warm: warm answer time in one process (models loaded, demo cache filled by a first pass),
+per prompt, as `make_report` with the default writer (no language model).
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print a README table")
     parser.add_argument("--repeats", type=int, default=1, help="runs (each in a fresh process)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (env)")
+    parser.add_argument("--warm", nargs="+", metavar="PROMPT_OR_DIR", help="time warm answers")
     args = parser.parse_args()
+    if args.warm:
+        return warm(args.warm, args.markdown)
     seed = find_seed()
     if seed is None or not has_answer_command():
         why = "no seed prompt 000" if seed is None else "no `cnaps answer` command yet"
@@ -78,6 +85,34 @@ def main() -> None:
                 args.markdown))
     print(f"\nMachine: {about}. `cnaps answer` end to end in a fresh process (Python start-up, "
           "model load, demo, rendering).")
+
+
+def warm(paths: list[str], markdown: bool) -> None:
+    from cnaps.answer.pipeline import make_report
+    from cnaps.answer.records import AnswerOptions
+    from cnaps.errors import CnapsError
+
+    prompts = [p for path in map(Path, paths)
+               for p in (sorted(path.glob("*.txt")) if path.is_dir() else [path])]
+    options = AnswerOptions()
+    usable = []
+    for prompt in prompts:  # first pass: load the models, fill the demo cache
+        try:
+            make_report(prompt, options)
+            usable.append(prompt)
+        except CnapsError:
+            pass  # a malformed prompt is refused, not timed
+    times = []
+    for prompt in usable:
+        start = time.perf_counter()
+        make_report(prompt, options)
+        times.append((time.perf_counter() - start, prompt.name))
+    times.sort()
+    median = times[len(times) // 2][0]
+    rows = [["median", f"{median:.2f}"], ["max", f"{times[-1][0]:.2f} ({times[-1][1]})"],
+            ["prompts", str(len(times))]]
+    print(table(["warm answer", "seconds"], rows, markdown))
+    print(f"\nMachine: {machine()}. One process; second answer of each prompt.")
 
 
 if __name__ == "__main__":

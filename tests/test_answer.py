@@ -15,12 +15,14 @@ from cnaps.answer.stage4_classify import classify
 from cnaps.answer.stage2_request import extract_request
 from cnaps.answer.records import DemoImages, DemoResult, Pair, Size
 from cnaps.answer.stage1_prompt import load_prompt
+from cnaps.answer.evidence import EvidenceContext
 from cnaps.answer.stage5_related import judge_related
 from cnaps.answer.stage3_topics import detect_topics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 SEED = Path(__file__).parent.parent / "examples" / "prompts" / "000_d8520ca7f81b1e4f.txt"
-TEMPLATES = {"answer.md.j2": answer.AnswerContext, "answer.html.j2": answer.HtmlContext}
+TEMPLATES = {"answer.md.j2": answer.AnswerContext, "answer.html.j2": answer.HtmlContext,
+             "evidence.md.j2": EvidenceContext}
 
 
 @pytest.mark.parametrize("name, model", sorted(TEMPLATES.items()))

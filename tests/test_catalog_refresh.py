@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -63,9 +64,13 @@ class Handler(BaseHTTPRequestHandler):
         Handler.requests.append((self.path, dict(self.headers)))
         url = urlsplit(self.path)
         if url.path == "/api/query":
-            ids = parse_qs(url.query)["id_list"][0].split(",")
-            entries = "".join(ENTRY.format(id=i) for i in ids if i in KNOWN_PAPERS)
-            self.send(200, FEED.format(n=len(entries and ids), entries=entries).encode(),
+            query = parse_qs(url.query)
+            ids = query["id_list"][0].split(",")
+            known = [i for i in ids if i in KNOWN_PAPERS]
+            start = int(query.get("start", ["0"])[0])  # paged like arXiv: start, max_results
+            page = known[start:start + int(query.get("max_results", [str(len(ids))])[0])]
+            entries = "".join(ENTRY.format(id=i) for i in page)
+            self.send(200, FEED.format(n=len(known) if known else 0, entries=entries).encode(),
                       {"Content-Type": "application/atom+xml"})
         elif url.path == "/api/broken":
             self.send(500, b"oops")
@@ -163,3 +168,48 @@ def test_fetch_repos_reports_unchanged(server):
     assert unchanged == [] and first["yinboc/liif"].etag == ETAG
     second, unchanged = fetch_repos(["yinboc/liif"], first, server)
     assert unchanged == ["yinboc/liif"] and second["yinboc/liif"].stars == 1234
+
+
+def test_refresh_keeps_abstracts_in_the_paper_store(server, tmp_path, capsys):
+    from cnaps.answer.paper_store import read_store, store_path
+
+    cache = tmp_path / "cache"
+    code, out, err = run_cli(refresh_args(server, cache), capsys)
+    assert (code, err) == (0, "") and "1 abstract(s) in the paper store" in out
+    paper = read_store(store_path(cache))["2012.09161"]
+    assert paper.abstract == "How to represent an image?"  # the feed's <summary>, whitespace joined
+    assert (paper.year, paper.published, paper.primary_category) == (2020, "2020-12-16", "cs.CV")
+    assert paper.authors[0] == "Yinbo Chen" and paper.title.startswith("Learning Continuous Image")
+
+
+def test_a_failed_refresh_leaves_the_paper_store_as_it_was(server, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert run_cli(refresh_args(server, cache), capsys)[0] == 0
+    before = (cache / "papers.json").read_bytes()
+    code, out, err = run_cli(["catalog", "refresh", "--arxiv-api", f"{server}/api/broken",
+                              "--github-api", server, "--cache-dir", str(cache)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "cache was not changed" in err
+    assert (cache / "papers.json").read_bytes() == before
+
+
+def test_pages_of_a_long_id_list_are_spaced_by_the_delay(server):
+    """arXiv asks for >= 3 s between requests; the client's delay applies between pages (scaled
+    down here to keep the test fast)."""
+    global KNOWN_PAPERS
+    ids = ["2012.09161", "1608.03981", "1710.04026"]
+    KNOWN_PAPERS, saved = set(ids), KNOWN_PAPERS
+    times: list[float] = []
+    original = Handler.do_GET
+
+    def timed(self):
+        times.append(time.monotonic())
+        original(self)
+
+    Handler.do_GET = timed
+    try:
+        found = fetch_papers(ids, f"{server}/api/query", delay_seconds=0.4, num_retries=0, page_size=1)
+    finally:
+        Handler.do_GET = original
+        KNOWN_PAPERS = saved
+    assert sorted(found) == sorted(ids)
+    assert len(times) >= 3 and all(b - a >= 0.39 for a, b in zip(times, times[1:]))

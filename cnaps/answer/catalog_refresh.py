@@ -5,6 +5,11 @@ one request for all ids, at least 3 s between requests as arXiv asks); GitHub me
 `GET /repos/{owner}/{repo}` with httpx, sending the cached ETag as If-None-Match so an unchanged
 repository costs a 304 (which GitHub does not count against the 60 requests/hour).
 
+Each paper's abstract, title, authors, year and primary category also go to the paper store
+(`cnaps.answer.paper_store`, `papers.json` beside `arxiv.json`), which the answers' evidence reads.
+arXiv asks for at least 3 s between requests: the `arxiv` client waits `delay_seconds` between the
+pages of one query, and `refresh` makes one query per run.
+
 Everything is fetched before anything is written: a network failure raises `NetworkError` and
 leaves the cache exactly as it was. Base URLs are parameters (env CNAPS_ARXIV_API /
 CNAPS_GITHUB_API in the CLI) so tests exercise this path against a loopback server.
@@ -23,18 +28,21 @@ import requests
 from pydantic import BaseModel, ConfigDict
 
 from cnaps.answer.catalog import PaperMeta, RepoMeta, cache_dir, load_catalog
+from cnaps.answer.paper_store import StoredPaper, read_store, store_path, write_store
 from cnaps.errors import NetworkError
 from cnaps.output import write_text_atomic
 
 ARXIV_API = "https://export.arxiv.org/api/query"
 GITHUB_API = "https://api.github.com"
 ARXIV_DELAY_S = 3.0  # arXiv API terms: no more than one request every three seconds
+ARXIV_PAGE = 50  # ids per request: a long id list is fetched in pages, ARXIV_DELAY_S apart
 TIMEOUT_S = 20.0
 
 
 class RefreshReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
     papers: list[str]
+    abstracts: int  # papers in the store after this refresh
     repos: list[str]
     unchanged_repos: list[str]  # answered 304 Not Modified
     cache: str
@@ -45,29 +53,41 @@ def _now() -> str:
 
 
 def fetch_papers(ids: list[str], api_url: str = ARXIV_API, delay_seconds: float = ARXIV_DELAY_S,
-                 num_retries: int = 2) -> dict[str, PaperMeta]:
-    """arXiv metadata for `ids` (without versions), in one query."""
+                 num_retries: int = 2, page_size: int = ARXIV_PAGE) -> dict[str, StoredPaper]:
+    """arXiv metadata and abstracts for `ids` (without versions), in one query (paged)."""
     if not ids:
         return {}
-    client = arxiv.Client(page_size=len(ids), delay_seconds=delay_seconds, num_retries=num_retries)
+    client = arxiv.Client(page_size=min(len(ids), page_size), delay_seconds=delay_seconds,
+                          num_retries=num_retries)
     client.query_url_format = api_url + "?{}"
     try:
         results = list(client.results(arxiv.Search(id_list=ids, max_results=len(ids))))
     except (arxiv.ArxivError, requests.RequestException) as exc:
         raise NetworkError(f"arXiv API at {api_url} failed ({type(exc).__name__}: {exc}); "
                            "check the connection or try later; the catalog cache was not changed") from None
-    found: dict[str, PaperMeta] = {}
+    except (ValueError, TypeError, AttributeError) as exc:  # an answer that is not an arXiv feed
+        raise NetworkError(f"arXiv API at {api_url} sent an unexpected answer ({type(exc).__name__}: "
+                           f"{exc}); the catalog cache was not changed") from None
+    found: dict[str, StoredPaper] = {}
     for result in results:
         short = re.sub(r"v\d+$", "", result.get_short_id())
-        found[short] = PaperMeta(
+        found[short] = StoredPaper(
             arxiv_id=short, title=" ".join(result.title.split()), authors=[a.name for a in result.authors],
-            published=result.published.date().isoformat(), primary_category=result.primary_category,
-            fetched_at=_now())
+            year=result.published.year, published=result.published.date().isoformat(),
+            primary_category=result.primary_category,
+            abstract=" ".join(result.summary.split()), fetched_at=_now())
     missing = [i for i in ids if i not in found]
     if missing:
         raise NetworkError(f"arXiv API at {api_url} returned no entry for {', '.join(missing)}; expected "
                            f"{len(ids)} paper(s), got {len(found)}; check the ids; the cache was not changed")
     return found
+
+
+def paper_meta(paper: StoredPaper) -> PaperMeta:
+    """The catalog's metadata record of a fetched paper."""
+    return PaperMeta(arxiv_id=paper.arxiv_id, title=paper.title, authors=paper.authors,
+                     published=paper.published, primary_category=paper.primary_category,
+                     fetched_at=paper.fetched_at)
 
 
 def fetch_repos(repos: list[str], cached: dict[str, RepoMeta], api_url: str = GITHUB_API
@@ -121,8 +141,11 @@ def refresh(extra_ids: list[str] = (), extra_repos: list[str] = (), *, catalog_d
     repos = list(dict.fromkeys(catalog.github_repos() + list(extra_repos)))
 
     repo_meta, unchanged = fetch_repos(repos, catalog.repo_meta, github_api)
-    paper_meta = fetch_papers(ids, arxiv_api, delay_seconds)
+    stored = read_store(store_path(cache))  # read before fetching: a corrupt store fails early
+    papers = fetch_papers(ids, arxiv_api, delay_seconds)
 
-    _write_json(cache / "arxiv.json", {**catalog.paper_meta, **paper_meta})
+    _write_json(cache / "arxiv.json", {**catalog.paper_meta, **{k: paper_meta(p) for k, p in papers.items()}})
     _write_json(cache / "github.json", {**catalog.repo_meta, **repo_meta})
-    return RefreshReport(papers=ids, repos=repos, unchanged_repos=unchanged, cache=str(cache))
+    write_store(store_path(cache), {**stored, **papers})
+    return RefreshReport(papers=ids, abstracts=len({**stored, **papers}), repos=repos,
+                         unchanged_repos=unchanged, cache=str(cache))

@@ -63,6 +63,34 @@ def run_demo_stage(prompt, families, request, task, options: AnswerOptions):
     return cached_run_demo(plan), None, plan
 
 
+def evidence_section(prompt, catalog, families, classification, judgements,
+                     writer=None) -> tuple[str, bool]:
+    """(Markdown of 'What the sources say', whether it cites a sentence) for an answer without a
+    runnable model (cnaps.answer.evidence); ('', False) when a model runs (its catalog facts and
+    demo answer) or nothing is known of the task. With `writer` (cnaps.answer.llm_writer's
+    LLMSettings) a language model writes it; a reply the guard rejects gives the evidence
+    writer's section and one line saying why."""
+    from cnaps.answer.catalog import UNKNOWN_TASK
+    from cnaps.answer.evidence import evidence_context, gather_evidence, render_evidence
+    from cnaps.answer.paper_store import read_store, store_path
+
+    if any(f and f.runnable for f in families) or (classification.task_id == UNKNOWN_TASK
+                                                   and not any(families)):
+        return "", False
+    store = read_store(store_path())
+    items = gather_evidence(prompt, catalog, families, judgements, store,
+                            catalog.task(classification.task_id).description)
+    section = render_evidence(evidence_context(prompt, items, store)).strip()
+    if writer is not None:
+        from cnaps.answer.llm_writer import Rejected, llm_section
+
+        try:
+            return llm_section(writer, prompt, items), True
+        except Rejected as why:
+            section += f"\n\nThe language-model writer's answer was not used: {why}."  # why: no reply text
+    return section, bool(items)
+
+
 def html_details(classification, request, topics, judgements) -> list[str]:
     """Plain-text lines for the HTML page's collapsed details: how the prompt was read."""
     lines = [f"task: {classification.task_id} (confidence {classification.confidence:.2f})"]
@@ -74,8 +102,9 @@ def html_details(classification, request, topics, judgements) -> list[str]:
     return lines
 
 
-def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
-    """Answer one prompt file. Raises CnapsError subclasses for user errors."""
+def make_report(prompt_path: str | Path, options: AnswerOptions, writer=None) -> Report:
+    """Answer one prompt file. Raises CnapsError subclasses for user errors. `writer`: the
+    optional language-model writer's settings (cnaps.answer.llm_writer.LLMSettings)."""
     from cnaps.answer.catalog import load_catalog
     from cnaps.answer.stage1_prompt import load_prompt
     from cnaps.answer.stage2_request import extract_request
@@ -102,8 +131,9 @@ def make_report(prompt_path: str | Path, options: AnswerOptions) -> Report:
     run, reason, plan = run_demo_stage(prompt, families, request, task, options)
     demo = run.result if run else None
 
+    evidence, cited = evidence_section(prompt, catalog, families, classification, judgements, writer)
     context = build_context(prompt, catalog, families, classification, request, topics.ids,
-                            judgements, demo, reason)
+                            judgements, demo, reason, evidence, cited)
     markdown, guard = guard_citations(render_markdown(context), prompt.allowed_urls)
     images = ({getattr(demo.images, k): png_bytes(v) for k, v in run.pictures.items()}
               if run else {})

@@ -191,6 +191,10 @@ class AnswerContext(Record):
                                                "(those not stated above); [] = no item")
     noise_limit: list[str] = Field(description="same, for the clean-inputs-only item")
     related: list[SourceView]
+    # issue 20's evidence writer (cnaps.answer.evidence): filled for answers without a runnable model
+    evidence: str = Field("", description="Markdown of 'What the sources say' "
+                                          "(prompts/evidence.md.j2), or '' when not written")
+    evidence_cited: bool = Field(False, description="that section quotes at least one source sentence")
 
 
 class HtmlContext(Record):
@@ -315,7 +319,8 @@ def model_view(ref, family, catalog) -> ModelView:
 
 def build_context(prompt, catalog, families, classification, request, topics: list[str],
                   judgements, demo: DemoResult | None,
-                  no_demo_reason: str | None) -> AnswerContext:
+                  no_demo_reason: str | None, evidence: str = "",
+                  evidence_cited: bool = False) -> AnswerContext:
     """The answer's context from the pipeline's results: the parsed prompt, the catalog, the
     catalog family of each recommended model (None when unknown, same order), the
     classification, the request, the question's topic ids, the relevance judgements and the
@@ -363,7 +368,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         degraded=request_view([], request.degradations).degradations,
         scale_limit=fresh(SCALE_FACTS if beyond else SCALE_FACTS[:1]),
         noise_limit=fresh(NOISE_FACTS),
-        related=related)
+        related=related, evidence=evidence, evidence_cited=evidence_cited)
 
 
 def _env(autoescape: bool) -> jinja2.Environment:

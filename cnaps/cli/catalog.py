@@ -58,6 +58,6 @@ def refresh(prompts, arxiv_api, github_api, cache_dir):
         ids += [m.arxiv_id for m in prompt.models if m.arxiv_id] + [r.arxiv_id for r in prompt.related if r.arxiv_id]
         repos += [github_repo(m.github_url) for m in prompt.models if m.github_url]
     report = do_refresh(ids, repos, cache=cache_dir, arxiv_api=arxiv_api, github_api=github_api)
-    click.echo(f"arXiv: {len(report.papers)} paper(s) refreshed")
+    click.echo(f"arXiv: {len(report.papers)} paper(s) refreshed; {report.abstracts} abstract(s) in the paper store")
     click.echo(f"GitHub: {len(report.repos)} repo(s) refreshed, {len(report.unchanged_repos)} unchanged (304)")
     click.echo(f"cache: {report.cache}")
