@@ -26,8 +26,9 @@ import httpx
 from pydantic import Field
 
 from cnaps.answer.evidence import UNITS, EvidenceItem
+from cnaps.answer.lexicon import sentence_spans
 from cnaps.answer.records import Record
-from cnaps.answer.summary import SENTENCE_END, _foreign_name, given_names
+from cnaps.answer.summary import _foreign_name, given_names
 
 # Cited sentences that restate their evidence scored 0.55-0.95 against it in the labelled cases
 # of tests/test_llm_writer.py; sentences about something else (another task, a made-up number
@@ -105,7 +106,7 @@ def check_reply(reply: str, items: list[EvidenceItem], prompt,
     # "... removed. [E1] Next" -> "... removed [E1]. Next": a key after the full stop belongs
     # to the sentence before it
     reply = KEYS_AFTER_STOP.sub(r"\2\1", reply)
-    sentences = [s.strip() for s in SENTENCE_END.split(reply) if s.strip()]
+    sentences = [reply[a:b] for a, b in sentence_spans(reply, capital_next=True)]
     if not sentences:
         raise Rejected("the language model's answer has no sentence")
     for n, sentence in enumerate(sentences, 1):
