@@ -121,3 +121,17 @@ def test_no_demo_runs_when_the_user_wants_no_enlargement(tmp_path):
     assert rec.classification.task_id == "image-inpainting"
     assert rec.demo is None
     assert "not an enlargement" in rec.no_demo_reason and "INP-LaMa" in rec.no_demo_reason
+
+
+def test_a_task_outside_the_catalog_is_named_from_its_research_area(tmp_path):
+    prompt = tmp_path / "depth.txt"
+    prompt.write_text('A user has asked the following question:\n"Can DepthNet-X tell how far away the hills '
+                      'in my holiday photo are?"\n\n### Recommended AI Models:\nModel: DepthNet-X\n'
+                      "Paper: https://arxiv.org/pdf/2401.00001\n\n### Related Papers:\n"
+                      "Model: Depth From One Picture\nPaper: https://arxiv.org/abs/2401.00002\n"
+                      "Summary: Estimates the depth of every pixel from a single photograph and predicts "
+                      "relative depth that transfers to unseen scenes.\n", encoding="utf-8")
+    report = make_report(prompt, NO_DEMO)
+    assert report.record.classification.task_id == "unknown"
+    assert "**Depth estimation.**" in report.markdown and "Cannot answer" not in report.markdown
+    assert "relative depth" in report.markdown  # quoted, with its key, from the prompt's summary

@@ -73,13 +73,16 @@ def evidence_section(prompt, catalog, families, classification, judgements,
     from cnaps.answer.catalog import UNKNOWN_TASK
     from cnaps.answer.evidence import evidence_context, gather_evidence, render_evidence
     from cnaps.answer.paper_store import read_store, store_path
+    from cnaps.answer.stage5_related import user_task_area
 
+    area_id = user_task_area(classification, judgements)  # an unknown task placed in a research area
     if any(f and f.runnable for f in families) or (classification.task_id == UNKNOWN_TASK
-                                                   and not any(families)):
+                                                   and not any(families) and not area_id):
         return "", False
     store = read_store(store_path())
-    items = gather_evidence(prompt, catalog, families, judgements, store,
-                            catalog.task(classification.task_id).description)
+    area = next((a for a in catalog.areas if a.id == area_id), None)
+    task_description = " ".join(area.concepts) if area else catalog.task(classification.task_id).description
+    items = gather_evidence(prompt, catalog, families, judgements, store, task_description)
     section = render_evidence(evidence_context(prompt, items, store)).strip()
     if writer is not None:
         from cnaps.answer.llm_writer import Rejected, llm_section

@@ -99,6 +99,14 @@ def _unknown_task_area(prompt: ParsedPrompt, concepts: np.ndarray, concept_area:
     return concept_area[best] if row[best] >= FLOOR else None
 
 
+def user_task_area(classification: Classification, judgements: list[RelevanceJudgement]) -> str | None:
+    """The research area an unknown task was placed in (the area of the papers judged relevant to
+    it), else None; read from the judgements, not recomputed."""
+    if classification.task_id != UNKNOWN_TASK:
+        return None
+    return next((j.area for j in judgements if j.relevance == "relevant" and j.area), None)
+
+
 def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog,
                   request: Request, families: list[ModelFamily | None]) -> list[RelevanceJudgement]:
     """One judgement per related paper, in prompt order, from the earlier stages' results: the

@@ -40,6 +40,7 @@ from cnaps.answer.records import (
     fmt_scale,
 )
 from cnaps.answer.stage3_topics import topic_names
+from cnaps.answer.stage5_related import user_task_area
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 CANNOT_ANSWER = "Cannot answer from the provided sources."
@@ -343,15 +344,24 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     trained = [max(f.trained_scales) for f in runnable_families if f.trained_scales]
     beyond = scale is not None and bool(trained) and scale > trained[0]
     task = catalog.task(classification.task_id)
-    nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families)
+    task_name, task_description = classification.task_name, task.description
+    # A task outside the catalog that the relevance judge placed in a research area (its papers
+    # are relevant to it): the answer names that area instead of giving up.
+    own_area = user_task_area(classification, judgements)
+    if own_area:
+        area = next(a for a in catalog.areas if a.id == own_area)
+        task_name = area.name[0].upper() + area.name[1:]
+        task_description = (f"Not one of the tasks in cnaps' catalog; the question and the recommended "
+                            f"models read as {area.name}, and the related papers on it are marked relevant.")
+    nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families) and not own_area
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
                           relevance=j.relevance, reason=escape_markdown(j.reason))
                for j in judgements]
     return AnswerContext(
         question=escape_markdown(prompt.question),
         cannot_answer=CANNOT_ANSWER if nothing_fits else None,
-        task=TaskView(id=classification.task_id, name=escape_markdown(classification.task_name),
-                      description=escape_markdown(task.description),
+        task=TaskView(id=classification.task_id, name=escape_markdown(task_name),
+                      description=escape_markdown(task_description),
                       enlarges=task.enlarges),
         request=request_view(request.scales, request.degradations),
         topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
