@@ -202,12 +202,17 @@ def _url(value: str | None, what: str, source: str) -> str | None:
             "https://arxiv.org/abs/2012.09161 or https://github.com/owner/repo") from None
 
 
-def _model_ref(entry: dict[str, str], source: str) -> ModelRef:
+def _entry_name(entry: dict[str, str], what: str, expected: str, source: str) -> str:
+    """The entry's 'Model:' line, or one clear error saying which entry lacks it."""
     name = entry.get("model", "").strip()
     if not name:
-        raise PromptError(
-            f"{source}: a recommended model has no name: expected 'Model: <name>' "
-            f"before its Paper:/GitHub: lines, got fields {sorted(entry)}")
+        raise PromptError(f"{source}: {what}: expected {expected}, got fields {sorted(entry)}")
+    return name
+
+
+def _model_ref(entry: dict[str, str], source: str) -> ModelRef:
+    name = _entry_name(entry, "a recommended model has no name",
+                       "'Model: <name>' before its Paper:/GitHub: lines", source)
     paper = _url(entry.get("paper"), f"the Paper: link of model {name!r}", source)
     github = _url(entry.get("github"), f"the GitHub: link of model {name!r}", source)
     return ModelRef(name=name, paper_url=paper, arxiv_id=arxiv_id(paper) if paper else None,
@@ -215,11 +220,8 @@ def _model_ref(entry: dict[str, str], source: str) -> ModelRef:
 
 
 def _paper_ref(entry: dict[str, str], source: str) -> PaperRef:
-    title = entry.get("model", "").strip()
-    if not title:
-        raise PromptError(
-            f"{source}: a related paper has no title: expected 'Model: <paper title>' "
-            f"before its Paper:/Summary: lines, got fields {sorted(entry)}")
+    title = _entry_name(entry, "a related paper has no title",
+                        "'Model: <paper title>' before its Paper:/Summary: lines", source)
     url = _url(entry.get("paper"), f"the Paper: link of related paper {title!r}", source)
     if not url:
         raise PromptError(
