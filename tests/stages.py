@@ -21,3 +21,14 @@ def judge_prompt(prompt, catalog, classification=None, request=None):
     request = request if request is not None else extract_request(prompt.question)
     classification = classification or classify(prompt, catalog, request, families_of(prompt, catalog))
     return judge_related(prompt, classification, catalog, request, families_of(prompt, catalog))
+
+
+def store_one_abstract(arxiv_id: str, abstract: str):
+    """Write a paper store (at $CNAPS_CATALOG_CACHE) holding one abstract; its path."""
+    from cnaps.answer.paper_store import StoredPaper, store_path, write_store
+
+    write_store(store_path(), {arxiv_id: StoredPaper(
+        arxiv_id=arxiv_id, title="a test paper", authors=["A. Author"], year=2016,
+        published="2016-08-13", primary_category="cs.CV", abstract=abstract,
+        fetched_at="2026-12-07T00:00:00+00:00")})
+    return store_path()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cnaps.answer.evidence import THRESHOLD, gather_evidence
-from cnaps.answer.paper_store import StoredPaper, store_path, write_store
 from cnaps.answer.pipeline import make_report
 from cnaps.answer.records import AnswerOptions
+from stages import store_one_abstract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 # ../shared beside the checkout (or beside the folder of worktrees)
@@ -31,11 +31,7 @@ ABSTRACT = (
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("CNAPS_CATALOG_CACHE", str(tmp_path / "cache"))
-    write_store(store_path(), {"1608.03981": StoredPaper(
-        arxiv_id="1608.03981", title="a test paper", authors=["A. Author"], year=2016,
-        published="2016-08-13", primary_category="cs.CV", abstract=ABSTRACT,
-        fetched_at="2026-12-07T00:00:00+00:00")})
-    return store_path()
+    return store_one_abstract("1608.03981", ABSTRACT)
 
 
 def test_stored_abstract_becomes_cited_claims(store):

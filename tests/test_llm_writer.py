@@ -15,10 +15,10 @@ import pytest
 
 from cnaps.answer.evidence import EvidenceItem
 from cnaps.answer.llm_writer import LLMSettings, Rejected, check_reply, completions_url
-from cnaps.answer.paper_store import StoredPaper, store_path, write_store
 from cnaps.answer.pipeline import make_report
 from cnaps.answer.records import AnswerOptions
 from cnaps.answer.stage1_prompt import load_prompt
+from stages import store_one_abstract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prompts"
 # Test text standing in for a stored abstract (not the paper's real abstract).
@@ -80,10 +80,7 @@ def chat_server(monkeypatch):
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("CNAPS_CATALOG_CACHE", str(tmp_path / "cache"))
-    write_store(store_path(), {"1608.03981": StoredPaper(
-        arxiv_id="1608.03981", title="a test paper", authors=["A. Author"], year=2016,
-        published="2016-08-13", primary_category="cs.CV", abstract=ABSTRACT,
-        fetched_at="2026-12-07T00:00:00+00:00")})
+    store_one_abstract("1608.03981", ABSTRACT)
 
 
 def answer_with(server: str, behaviour: str, timeout_s: float = 10.0) -> str:

@@ -170,6 +170,9 @@ class Catalog(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
+    def area(self, area_id: str) -> Area | None:
+        return next((a for a in self.areas if a.id == area_id), None)
+
     def task(self, task_id: str) -> Task:
         for task in self.tasks:
             if task.id == task_id:

@@ -80,7 +80,7 @@ def evidence_section(prompt, catalog, families, classification, judgements,
                                                    and not any(families) and not area_id):
         return "", False
     store = read_store(store_path())
-    area = next((a for a in catalog.areas if a.id == area_id), None)
+    area = catalog.area(area_id) if area_id else None
     task_description = " ".join(area.concepts) if area else catalog.task(classification.task_id).description
     items = gather_evidence(prompt, catalog, families, judgements, store, task_description)
     section = render_evidence(evidence_context(prompt, items, store)).strip()

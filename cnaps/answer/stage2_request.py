@@ -719,7 +719,8 @@ class _Parser:
                      or t.kind == "word" and fold_accents(ELISION.sub("", low)).startswith(FOREIGN_SIZE_STEMS))
             if not sized or "enough" in (self.low(i + 1), self.low(i - 1)):  # "not big enough" wants it bigger
                 continue
-            before = [j for j in self.words_before(i, 7) if self.same_sentence(i, j)]
+            sentence = set(self.sentence(i))
+            before = [j for j in self.words_before(i, 7) if j in sentence]
             negated = next((j for j in before if self.low(j) in DEG_NEGATORS or self.low(j).endswith("n't")), None)
             kept = next((j for j in before if self.low(j) in ("keep", "keeping", "same")), None)
             fine = low in SIZE_NOUNS and self.low(i + 1) in COPULAS and self.low(i + 2) in SUFFICIENT_WORDS
@@ -730,9 +731,6 @@ class _Parser:
                 return [Evidence(kind="keeps-size", value="no enlargement", text=text, start=start, end=end,
                                  rule="the question says the image should not get larger")]
         return []
-
-    def same_sentence(self, i: int, j: int) -> bool:
-        return j in self.sentence(i)
 
     def stem_matches(self, found: dict[Degradation, list[Evidence]], used: set[int]) -> None:
         """Degradation words of the other catalog languages ("körnig", "floue", "模糊"), with the same

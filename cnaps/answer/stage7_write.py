@@ -349,7 +349,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     # are relevant to it): the answer names that area instead of giving up.
     own_area = user_task_area(classification, judgements)
     if own_area:
-        area = next(a for a in catalog.areas if a.id == own_area)
+        area = catalog.area(own_area)
         task_name = area.name[0].upper() + area.name[1:]
         task_description = (f"Not one of the tasks in cnaps' catalog; the question and the recommended "
                             f"models read as {area.name}, and the related papers on it are marked relevant.")
