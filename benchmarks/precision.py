@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -131,7 +132,7 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
                 result = original_query(self, *args, **kwargs)
                 spent["query"] += time.perf_counter() - t0
                 tiles[-1]["query_s"] += time.perf_counter() - t0
-                tiles[-1]["pixels"] += args[1].numel() * args[2].numel()
+                tiles[-1]["pixels"] += math.prod(args[1].shape)
                 if not first:
                     first.append(time.perf_counter() - start)
                 return result

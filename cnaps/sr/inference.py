@@ -163,12 +163,13 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
         for c0, c1 in col_bands:
             cell_cols = _cell_span(width, w, c0, c1)
             proj = _features(model, inp, cell_rows, cell_cols)
-            xs = col_coord[c0:c1]
+            # Cells, offsets and offset terms of the tile's queries, once; sliced per chunk.
+            queries = model.grid_queries(row_coord[r0:r1], col_coord[c0:c1], cell, grid=(h, w),
+                                         origin=(cell_rows[0], cell_cols[0]))
             rows_per_chunk = max(1, chunk // (c1 - c0))
             for q0 in range(r0, r1, rows_per_chunk):
                 q1 = min(q0 + rows_per_chunk, r1)
-                pred = model.query_grid(proj, row_coord[q0:q1], xs, cell, grid=(h, w),
-                                        origin=(cell_rows[0], cell_cols[0]))
+                pred = model.query_grid(proj, queries.row_range(q0 - r0, q1 - r0))
                 pred = (pred * 0.5 + 0.5).clamp_(0, 1).t().reshape(3, q1 - q0, c1 - c0)
                 if out_dtype == torch.uint8:
                     pred = pred.mul_(255).round_()
