@@ -126,11 +126,11 @@ def _split_first_layer(model, feat, ys, xs, cell):
     proj = model.project(feat)[0].permute(1, 2, 0)
     queries = model.grid_queries(ys, xs, cell, grid=feat.shape[-2:])
     members = []
-    for sy in (0, 1):
-        for sx in (0, 1):
-            rows, cols = queries.rows.index[sy], queries.cols.index[sx]
-            members.append(proj[rows][:, cols] + queries.row_terms[sy][:, None]
-                           + queries.col_terms[sx][None])
+    offsets = queries.offsets()
+    for t, (sy, sx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        rows, cols = queries.rows.index[sy], queries.cols.index[sx]
+        members.append(proj[rows][:, cols]
+                       + (offsets[t] @ queries.offset_weight).view(len(rows), len(cols), -1))
     return torch.stack(members)
 
 

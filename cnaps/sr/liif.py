@@ -122,13 +122,12 @@ def axis_cells(coords: torch.Tensor, n_cells: int, origin: int = 0) -> AxisCells
 @dataclass(frozen=True)
 class GridQueries:
     """A rows x columns grid of queries ready for `LIIF.query_grid` (made by `grid_queries`):
-    per axis its `AxisCells` and the first layer's offset term per sign, (2, n, 256) float32
-    (the cell term is in the columns')."""
+    per axis its `AxisCells`, and the first layer's weights for [rel_row, rel_col, 1] (3, 256),
+    float32: the offset columns and, as the third row, the cell term all queries share."""
 
     rows: AxisCells
     cols: AxisCells
-    row_terms: torch.Tensor
-    col_terms: torch.Tensor
+    offset_weight: torch.Tensor
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -136,8 +135,16 @@ class GridQueries:
 
     def row_range(self, start: int, stop: int) -> GridQueries:
         """The queries of rows start..stop-1 (a chunk of a tile's rows)."""
-        return GridQueries(self.rows[start:stop], self.cols, self.row_terms[:, start:stop],
-                           self.col_terms)
+        return GridQueries(self.rows[start:stop], self.cols, self.offset_weight)
+
+    def offsets(self) -> torch.Tensor:
+        """[rel_row, rel_col, 1] of every query for each ensemble member: (4, nr*nc, 3)."""
+        n_rows, n_cols = self.shape
+        rel = torch.empty((2, 2, n_rows, n_cols, 3), device=self.rows.rel.device)
+        rel[..., 0] = self.rows.rel[:, None, :, None]
+        rel[..., 1] = self.cols.rel[None, :, None, :]
+        rel[..., 2] = 1
+        return rel.view(4, n_rows * n_cols, 3)
 
 
 class LIIF(nn.Module):
@@ -231,33 +238,31 @@ class LIIF(nn.Module):
         """A regular grid of queries, rows `ys` x columns `xs` (float32, [-1, 1]), prepared for
         `query_grid` on a projection whose first cell is `origin` of the (h, w) = `grid` map.
 
-        Everything that depends on one axis only is computed here once (inference makes it once
-        per tile and slices it per chunk): the cell each ensemble member reads, its offset, and
-        the first layer's offset term, the cell term folded into the columns'. float32 and the
-        reference's operations, so the cells read are the reference's."""
+        What depends on one axis only is computed here once (inference makes it once per tile
+        and slices it per chunk): the cell each ensemble member reads and its offset, float32
+        with the reference's operations, so the cells read are the reference's."""
         h, w = grid
         device = ys.device
         first = self.imnet.layers[0]
-        w_rel = first.weight[:, -4:-2]  # (256, 2): rel (row, col)
         # float32, computed as the reference does; the term is the same for every query: (256,)
         rel_cell = torch.tensor([cell[0], cell[1]], device=device) \
             * torch.tensor([h, w], device=device).float()
         cell_term = rel_cell.to(first.weight.dtype) @ first.weight[:, -2:].t()
-        rows, cols = axis_cells(ys, h, origin[0]), axis_cells(xs, w, origin[1])
-        return GridQueries(rows, cols, rows.rel.unsqueeze(-1) * w_rel[:, 0],
-                           cols.rel.unsqueeze(-1) * w_rel[:, 1] + cell_term)
+        offset_weight = torch.cat((first.weight[:, -4:-2].t(), cell_term.unsqueeze(0)))
+        return GridQueries(axis_cells(ys, h, origin[0]), axis_cells(xs, w, origin[1]),
+                           offset_weight.contiguous())
 
     @torch.no_grad()
     def query_grid(self, proj: torch.Tensor, queries: GridQueries) -> torch.Tensor:
         """Inference fast path for a regular grid of queries (see `grid_queries`).
 
         Same arithmetic as `query` for coord = meshgrid(ys, xs), but the cell choice, offsets
-        and bilinear areas are separable (per row and per column), and the four ensemble members
-        go through the MLP as one batch (fused linear+ReLU layers). proj: (R, S, 256)
-        channels-last projection, float32. The first layer's sum (projection + offset terms)
-        is float32 whatever the model's dtype and is rounded once, when it is stored in the
-        MLP's dtype (bfloat16 in the fast mode): the same numbers as rounding after the ReLU,
-        with one float32 buffer of one member instead of four and no separate conversion pass.
+        and bilinear areas are separable (per row and per column), the offset and cell terms of
+        the first layer are one rank-3 update of the gathered projections, and the four ensemble
+        members go through the MLP as one batch (fused linear+ReLU layers). proj: (R, S, 256)
+        channels-last projection, float32. The first layer (gather, offsets, ReLU) is float32
+        whatever the model's dtype and is rounded once, when it is stored in the MLP's dtype
+        (bfloat16 in the fast mode), from a float32 buffer of one member at a time.
         Returns (nr*nc, 3) float32.
         """
         rows, cols, hidden = proj.shape
@@ -269,15 +274,16 @@ class LIIF(nn.Module):
         buf = torch.empty((4 * n, hidden), dtype=mlp_dtype, device=proj.device)
         staging = None if mlp_dtype == proj.dtype else \
             torch.empty((n, hidden), dtype=proj.dtype, device=proj.device)
+        offsets = queries.offsets()
         for t, (sy, sx) in enumerate(ENSEMBLE_SIGNS):
             index = (queries.rows.index[sy] * cols).unsqueeze(1) + queries.cols.index[sx].unsqueeze(0)
             member = buf[t * n:(t + 1) * n]
             part = member if staging is None else staging
             torch.index_select(flat, 0, index.view(-1), out=part)
-            grid3 = part.view(n_rows, n_cols, hidden).add_(queries.row_terms[sy].unsqueeze(1))
-            torch.add(grid3, queries.col_terms[sx].unsqueeze(0),
-                      out=member.view(n_rows, n_cols, hidden))
-        hid = buf.relu_()
+            part.addmm_(offsets[t], queries.offset_weight).relu_()
+            if staging is not None:
+                member.copy_(part)
+        hid = buf
         for layer in linears[:-1]:
             hid = _linear(hid, layer, relu=True)
         pred = _linear(hid, linears[-1], relu=False).view(4, n, -1)
