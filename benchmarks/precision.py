@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -74,11 +75,12 @@ def speed(model, threads: int, seed: int, budget: int, repeats: int,
     return rows
 
 
-def quality(model, sets: list[str], scales: list[int]) -> list[dict]:
+def quality(model, sets: list[str], scales: list[int],
+            benchmark: Path = BENCHMARK) -> list[dict]:
     rows = []
     settings = EvalSettings(sets=sets, scales=scales)
     for set_name in sets:
-        paths = list_images(BENCHMARK, set_name)
+        paths = list_images(benchmark, set_name)
         for scale in scales:
             psnr = {"exact": [], "fast": []}
             max_diff = 0.0
@@ -131,7 +133,7 @@ def user_case(model, threads: int, size: tuple[int, int], scales: list[float],
                 result = original_query(self, *args, **kwargs)
                 spent["query"] += time.perf_counter() - t0
                 tiles[-1]["query_s"] += time.perf_counter() - t0
-                tiles[-1]["pixels"] += args[1].numel() * args[2].numel()
+                tiles[-1]["pixels"] += math.prod(args[1].shape)
                 if not first:
                     first.append(time.perf_counter() - start)
                 return result
@@ -172,6 +174,9 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="input sides (px)")
     parser.add_argument("--sets", default="Set5,Set14")
     parser.add_argument("--scales", default="2,3,4,6,8")
+    parser.add_argument("--benchmark-dir", type=Path, default=BENCHMARK,
+                        help="folder holding Set5/, Set14/ (default: shared/data/benchmark "
+                             "beside the checkout)")
     parser.add_argument("--user-precisions", default="fast,exact")
     parser.add_argument("--plain-budget", type=int, default=512 * 512)
     parser.add_argument("--seed", type=int, default=0)
@@ -202,7 +207,7 @@ def main() -> None:
                      "fast vs plain", "exact vs plain", "max abs diff"], rows, markdown=True))
     if args.quality:
         results["quality"] = quality(model, args.sets.split(","),
-                                     [int(s) for s in args.scales.split(",")])
+                                     [int(s) for s in args.scales.split(",")], args.benchmark_dir)
         save()
         rows = [[r["set"], f"x{r['scale']}", f"{r['exact_psnr']:.3f}", f"{r['fast_psnr']:.3f}",
                  f"{r['fast_psnr'] - r['exact_psnr']:+.4f}", f"{r['max_abs_diff']:.1e}"]

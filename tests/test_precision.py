@@ -68,6 +68,9 @@ def test_fast_is_close_to_exact_and_leaves_the_model_float32(released_model, mon
 def test_model_in_keeps_the_first_layer_float32(released_model):
     fast = precision.model_in(released_model, torch.bfloat16)
     assert fast.imnet.layers[0].weight.dtype == torch.float32
+    # the float32 weights themselves, not float32 copies of their bfloat16 rounding
+    assert torch.equal(fast.imnet.layers[0].weight, released_model.imnet.layers[0].weight)
+    assert torch.equal(fast.imnet.layers[0].bias, released_model.imnet.layers[0].bias)
     assert fast.imnet.layers[2].weight.dtype == torch.bfloat16
     assert fast.encoder.head[0].weight.dtype == torch.bfloat16
     assert precision.model_in(released_model, torch.float32) is released_model

@@ -139,5 +139,7 @@ def model_in(model: nn.Module, dtype: torch.dtype) -> nn.Module:
     if dtype == torch.float32:
         return model
     fast = copy.deepcopy(model).to(dtype)
-    fast.imnet.layers[0].float()
+    # The caller's float32 layer itself (a copy): `.float()` of the converted one would keep
+    # its weights rounded to `dtype`.
+    fast.imnet.layers[0] = copy.deepcopy(model.imnet.layers[0])
     return fast

@@ -9,7 +9,10 @@ image size; the output is written straight into the result buffer (float or 8-bi
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
+import platform
 import threading
 from pathlib import Path
 
@@ -27,6 +30,29 @@ from cnaps.sr.weights import DEFAULT_WEIGHTS, identity, verified_file
 # Output pixels queried at once: 4 ensemble rows of 256 floats each, ~8 MB per activation,
 # small enough to stay in cache between layers (measured fastest of 2k-16k here).
 DEFAULT_CHUNK = 2048
+
+
+# glibc malloc (Linux): buffers up to this size come from the heap, not from a fresh mmap each,
+# and up to _HEAP_KEEP of freed heap stays with the process instead of going back to the OS.
+# With glibc's defaults every query chunk's few-MB buffers were fresh pages: 630k page faults
+# (2.5 GB zeroed) in a process's first 96 px x8 fast upscale and ~250k in every exact one.
+_MMAP_FROM = 128 << 20
+_HEAP_KEEP = 512 << 20
+
+
+@functools.cache
+def _keep_freed_memory() -> bool:
+    """Tell glibc's malloc to reuse freed buffers (see _MMAP_FROM); once per process, only
+    where the C library is glibc. Returns whether it was set."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
+    return bool(libc.mallopt(m_trim_threshold, _HEAP_KEEP)
+                and libc.mallopt(m_mmap_threshold, _MMAP_FROM))
 
 
 def load_weights(name_or_path: str | Path = DEFAULT_WEIGHTS) -> LIIF:
@@ -146,6 +172,7 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
     height, width = size
     h, w = lr.shape[-2:]
     device = torch.device(device)
+    _keep_freed_memory()
     dtype = resolve_precision(precision, device).dtype
     model = model_in(model.to(device), dtype)
     inp = ((lr.to(device, torch.float32) - 0.5) / 0.5).unsqueeze(0).to(dtype)
@@ -163,12 +190,13 @@ def upscale(model: LIIF, lr: torch.Tensor, size: tuple[int, int], *,
         for c0, c1 in col_bands:
             cell_cols = _cell_span(width, w, c0, c1)
             proj = _features(model, inp, cell_rows, cell_cols)
-            xs = col_coord[c0:c1]
+            # Cells, offsets and offset terms of the tile's queries, once; sliced per chunk.
+            queries = model.grid_queries(row_coord[r0:r1], col_coord[c0:c1], cell, grid=(h, w),
+                                         origin=(cell_rows[0], cell_cols[0]))
             rows_per_chunk = max(1, chunk // (c1 - c0))
             for q0 in range(r0, r1, rows_per_chunk):
                 q1 = min(q0 + rows_per_chunk, r1)
-                pred = model.query_grid(proj, row_coord[q0:q1], xs, cell, grid=(h, w),
-                                        origin=(cell_rows[0], cell_cols[0]))
+                pred = model.query_grid(proj, queries.row_range(q0 - r0, q1 - r0))
                 pred = (pred * 0.5 + 0.5).clamp_(0, 1).t().reshape(3, q1 - q0, c1 - c0)
                 if out_dtype == torch.uint8:
                     pred = pred.mul_(255).round_()

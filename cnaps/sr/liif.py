@@ -12,6 +12,8 @@ LR cell (`project`). A query then costs a row gather plus a rank-4 update instea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -86,6 +88,63 @@ def pixel_centres(n: int, index: torch.Tensor | None = None,
 def nearest_cell(coord: torch.Tensor, n: int) -> torch.Tensor:
     """Index of the cell containing each coordinate (nearest sampling, align_corners=False)."""
     return torch.round(((coord + 1) * n - 1) / 2).long().clamp_(0, n - 1)
+
+
+# The same shifts as indices into (-1, +1): member t reads rows sign sy, columns sign sx.
+ENSEMBLE_SIGNS = tuple(((vy + 1) // 2, (vx + 1) // 2) for vy, vx in ENSEMBLE_SHIFTS)
+
+
+@dataclass(frozen=True)
+class AxisCells:
+    """Queries along one image axis, for each ensemble sign (-1, +1): the LR cell each reads,
+    counted from the tile's first cell (2, n), and its offset from that cell's centre in cells
+    (2, n), float32."""
+
+    index: torch.Tensor
+    rel: torch.Tensor
+
+    def __getitem__(self, part: slice) -> AxisCells:
+        return AxisCells(self.index[:, part], self.rel[:, part])
+
+
+def axis_cells(coords: torch.Tensor, n_cells: int, origin: int = 0) -> AxisCells:
+    """`AxisCells` of coordinates along an axis of n_cells LR cells (the reference's
+    arithmetic: shift by one cell plus EPS_SHIFT, clamp, nearest cell)."""
+    indices, rels = [], []
+    for sign in (-1, 1):
+        index = nearest_cell((coords + (sign / n_cells + EPS_SHIFT)).clamp_(-1 + 1e-6, 1 - 1e-6),
+                             n_cells)
+        rels.append((coords - pixel_centres(n_cells, index)) * n_cells)
+        indices.append(index - origin)
+    return AxisCells(torch.stack(indices), torch.stack(rels))
+
+
+@dataclass(frozen=True)
+class GridQueries:
+    """A rows x columns grid of queries ready for `LIIF.query_grid` (made by `grid_queries`):
+    per axis its `AxisCells`, and the first layer's weights for [rel_row, rel_col, 1] (3, 256),
+    float32: the offset columns and, as the third row, the cell term all queries share."""
+
+    rows: AxisCells
+    cols: AxisCells
+    offset_weight: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows.index.shape[1], self.cols.index.shape[1]
+
+    def row_range(self, start: int, stop: int) -> GridQueries:
+        """The queries of rows start..stop-1 (a chunk of a tile's rows)."""
+        return GridQueries(self.rows[start:stop], self.cols, self.offset_weight)
+
+    def offsets(self) -> torch.Tensor:
+        """[rel_row, rel_col, 1] of every query for each ensemble member: (4, nr*nc, 3)."""
+        n_rows, n_cols = self.shape
+        rel = torch.empty((2, 2, n_rows, n_cols, 3), device=self.rows.rel.device)
+        rel[..., 0] = self.rows.rel[:, None, :, None]
+        rel[..., 1] = self.cols.rel[None, :, None, :]
+        rel[..., 2] = 1
+        return rel.view(4, n_rows * n_cols, 3)
 
 
 class LIIF(nn.Module):
@@ -174,57 +233,64 @@ class LIIF(nn.Module):
             out = out + pred * (area / total).unsqueeze(-1)
         return out
 
-    @torch.no_grad()
-    def query_grid(self, proj: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
-                   cell: tuple[float, float], grid: tuple[int, int],
-                   origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
-        """Inference fast path for a regular grid of queries: rows `ys` x columns `xs`.
+    def grid_queries(self, ys: torch.Tensor, xs: torch.Tensor, cell: tuple[float, float],
+                     grid: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> GridQueries:
+        """A regular grid of queries, rows `ys` x columns `xs` (float32, [-1, 1]), prepared for
+        `query_grid` on a projection whose first cell is `origin` of the (h, w) = `grid` map.
 
-        Same arithmetic as `query` for coord = meshgrid(ys, xs), but the cell choice, offsets
-        and bilinear areas are computed per row and per column (they are separable), the four
-        ensemble members go through the MLP as one batch (fused linear+ReLU layers).
-        proj: (R, S, 256) channels-last projection; ys, xs: float32 on proj's device.
-        Coordinates, cell choice and the ensemble weights stay float32 whatever the model's
-        dtype; the MLP runs in the model's dtype (bfloat16 in the fast mode).
-        Returns (nr*nc, 3) float32.
-        """
+        What depends on one axis only is computed here once (inference makes it once per tile
+        and slices it per chunk): the cell each ensemble member reads and its offset, float32
+        with the reference's operations, so the cells read are the reference's."""
         h, w = grid
-        rows, cols, hidden = proj.shape
-        flat = proj.view(rows * cols, hidden)
-        n_rows, n_cols = ys.numel(), xs.numel()
-        n = n_rows * n_cols
+        device = ys.device
         first = self.imnet.layers[0]
-        w_rel = first.weight[:, -4:-2]
-        device = proj.device
         # float32, computed as the reference does; the term is the same for every query: (256,)
         rel_cell = torch.tensor([cell[0], cell[1]], device=device) \
             * torch.tensor([h, w], device=device).float()
         cell_term = rel_cell.to(first.weight.dtype) @ first.weight[:, -2:].t()
+        offset_weight = torch.cat((first.weight[:, -4:-2].t(), cell_term.unsqueeze(0)))
+        return GridQueries(axis_cells(ys, h, origin[0]), axis_cells(xs, w, origin[1]),
+                           offset_weight.contiguous())
 
-        def offsets(coords, n_cells, shift):
-            index = nearest_cell((coords + (shift / n_cells + EPS_SHIFT)).clamp_(-1 + 1e-6, 1 - 1e-6),
-                                 n_cells)
-            return index, (coords - pixel_centres(n_cells, index)) * n_cells
+    @torch.no_grad()
+    def query_grid(self, proj: torch.Tensor, queries: GridQueries) -> torch.Tensor:
+        """Inference fast path for a regular grid of queries (see `grid_queries`).
 
-        buf = torch.empty((4 * n, hidden), dtype=proj.dtype, device=proj.device)
-        areas = []
-        for t, (vy, vx) in enumerate(ENSEMBLE_SHIFTS):
-            iy, rel_y = offsets(ys, h, vy)  # (nr,)
-            ix, rel_x = offsets(xs, w, vx)  # (nc,)
-            index = ((iy - origin[0]) * cols).unsqueeze(1) + (ix - origin[1]).unsqueeze(0)
-            part = buf[t * n:(t + 1) * n]
-            torch.index_select(flat, 0, index.view(-1), out=part)
-            row_term = rel_y.unsqueeze(1) * w_rel[:, 0]  # (nr, 256)
-            col_term = rel_x.unsqueeze(1) * w_rel[:, 1] + cell_term  # (nc, 256)
-            grid3 = part.view(n_rows, n_cols, hidden)
-            grid3.add_(row_term.unsqueeze(1)).add_(col_term.unsqueeze(0))
-            areas.append((rel_y.unsqueeze(1) * rel_x.unsqueeze(0)).abs_().add_(1e-9).view(-1))
+        Same arithmetic as `query` for coord = meshgrid(ys, xs), but the cell choice, offsets
+        and bilinear areas are separable (per row and per column), the offset and cell terms of
+        the first layer are one rank-3 update of the gathered projections, and the four ensemble
+        members go through the MLP as one batch (fused linear+ReLU layers). proj: (R, S, 256)
+        channels-last projection, float32. The first layer (gather, offsets, ReLU) is float32
+        whatever the model's dtype and is rounded once, when it is stored in the MLP's dtype
+        (bfloat16 in the fast mode), from a float32 buffer of one member at a time.
+        Returns (nr*nc, 3) float32.
+        """
+        rows, cols, hidden = proj.shape
+        flat = proj.view(rows * cols, hidden)
+        n_rows, n_cols = queries.shape
+        n = n_rows * n_cols
         linears = [m for m in self.imnet.layers[1:] if isinstance(m, torch.nn.Linear)]
-        hid = buf.relu_().to(linears[0].weight.dtype)  # fast mode: bfloat16 from here on
+        mlp_dtype = linears[0].weight.dtype
+        buf = torch.empty((4 * n, hidden), dtype=mlp_dtype, device=proj.device)
+        staging = None if mlp_dtype == proj.dtype else \
+            torch.empty((n, hidden), dtype=proj.dtype, device=proj.device)
+        offsets = queries.offsets()
+        for t, (sy, sx) in enumerate(ENSEMBLE_SIGNS):
+            index = (queries.rows.index[sy] * cols).unsqueeze(1) + queries.cols.index[sx].unsqueeze(0)
+            member = buf[t * n:(t + 1) * n]
+            part = member if staging is None else staging
+            torch.index_select(flat, 0, index.view(-1), out=part)
+            part.addmm_(offsets[t], queries.offset_weight).relu_()
+            if staging is not None:
+                member.copy_(part)
+        hid = buf
         for layer in linears[:-1]:
             hid = _linear(hid, layer, relu=True)
         pred = _linear(hid, linears[-1], relu=False).view(4, n, -1)
-        total = torch.stack(areas).sum(0)
+        # Bilinear areas |rel_y * rel_x|, one per member: (4, n)
+        areas = (queries.rows.rel.abs()[:, None, :, None] * queries.cols.rel.abs()[None, :, None, :])
+        areas = areas.reshape(4, n).add_(1e-9)
+        total = areas.sum(0)
         out = torch.zeros((n, pred.shape[-1]), dtype=torch.float32, device=pred.device)
         for t in range(4):  # each member weighted by the area of the diagonally opposite one
             out.add_(pred[t] * (areas[3 - t] / total).unsqueeze(-1))
