@@ -177,3 +177,22 @@ def test_noise_answer_compares_the_run_with_and_without_noise_handling():
     assert "(noisy input, after noise handling): 23.95 dB PSNR against 22.65 dB" in brief
     assert ("without noise handling, LIIF with the EDSR-baseline encoder gains only +0.51 dB "
             "PSNR and -0.002 SSIM over bicubic, against +1.30 dB and +0.061 with it") in brief
+
+
+@pytest.mark.parametrize("fixture, says", [
+    ("denoise_dncnn.txt", "hidden under the noise"),   # the denoising area, not restoration-quality
+    ("inpaint_lama.txt", "missing region"),
+    ("fixed_x4_edsr.txt", "finer than the input's pixels"),
+])
+def test_a_model_cnaps_cannot_run_is_told_apart_from_what_its_task_cannot_recover(fixture, says):
+    md = answer.render_markdown(_context(FIXTURES / fixture, no_demo_reason="No demo was run: x."))
+    line = next(line for line in md.splitlines() if line.startswith("**What no model of this kind"))
+    assert says in line and "not a claim of the sources" in line and "](" not in line
+
+
+def test_what_a_task_cannot_recover_comes_from_the_users_own_area():
+    catalog = load_catalog()
+    assert "colours" in catalog.cannot_recover("unknown", "colorization")
+    assert catalog.cannot_recover("image-denoising") == catalog.area("denoising").cannot_recover
+    assert catalog.cannot_recover("image-generation") == ""  # the catalog says nothing for it
+    assert catalog.cannot_recover("unknown") == ""

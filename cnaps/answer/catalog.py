@@ -125,6 +125,8 @@ class Area(BaseModel):
         default_factory=list, description="input degradations this area removes")
     ingredient_of: list[str] = Field(default_factory=list, description="model families built from it")
     neighbour_of: list[str] = Field(default_factory=list, description="tasks it informs without solving")
+    cannot_recover: str = Field(default="", description="what a trained model of the area must "
+                                "predict because the input does not hold it; names no model")
 
 
 class Catalog(BaseModel):
@@ -172,6 +174,14 @@ class Catalog(BaseModel):
 
     def area(self, area_id: str) -> Area | None:
         return next((a for a in self.areas if a.id == area_id), None)
+
+    def cannot_recover(self, task_id: str, area_id: str | None = None) -> str:
+        """What a model of the task (or of the user's own area, for a task outside the catalog)
+        cannot take from the input; "" when the catalog does not say."""
+        area = self.area(area_id) if area_id else None
+        if area is None:
+            area = next((a for a in self.areas if task_id in a.tasks and a.cannot_recover), None)
+        return area.cannot_recover if area else ""
 
     def task(self, task_id: str) -> Task:
         for task in self.tasks:

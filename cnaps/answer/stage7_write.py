@@ -175,6 +175,8 @@ class AnswerContext(Record):
     topic_names: str = Field(description="the topics in words, joined, e.g. 'noise and speed "
                                          "and image size'")
     io: list[str] = Field(description="[input, output] of the task's workflow, in words")
+    cannot_recover: str = Field("", description="what a model of the user's task cannot take from "
+                                "the input (catalog/areas.toml), for models cnaps cannot run")
     models: list[ModelView]
     model_names: str = Field(description="the recommended models' names, joined")
     runnable: bool = Field(description="a recommended model is one cnaps can run")
@@ -366,6 +368,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         request=request_view(request.scales, request.degradations),
         topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
         io=[task.input, task.output],
+        cannot_recover=escape_markdown(catalog.cannot_recover(classification.task_id, own_area)),
         models=[model_view(ref, family, catalog) for ref, family in zip(prompt.models, families)],
         model_names=join_words([escape_markdown(m.name) for m in prompt.models]),
         runnable=bool(runnable_families), facts=facts,
