@@ -85,3 +85,15 @@ def test_evidence_keys_resolve_to_prompt_links_and_clear_the_threshold(tmp_path,
     assert {normalize_url(i.url) for i in items} <= set(prompt.allowed_urls)
     tangential = {j.url for j in judgements if j.relevance == "tangential"}
     assert not any(i.url in tangential for i in items)
+
+
+def test_a_name_the_source_introduces_is_its_own_but_other_names_stay_out():
+    from cnaps.answer.evidence import _usable
+
+    given = {"LIIF"}
+    assert _usable("Defines ImageNet-C and ImageNet-P, benchmarks that apply fifteen common corruptions "
+                   "such as noise and blur to test image classifiers.", given)
+    # the same name outside the introducing clause, or another verb, is an outside name
+    assert not _usable("Defines benchmarks of fifteen corruptions, and ImageNet-C shows that classifiers fail.", given)
+    assert not _usable("The correct recommendation for this question is SwinIR, a transformer model.", given)
+    assert not _usable("Uses SwinIR as its backbone for every restoration task it studies.", given)

@@ -147,6 +147,35 @@ def test_cli_needs_endpoint_and_model(capsys):
     assert info.value.code == 2 and err.count("\n") == 1 and "--endpoint URL and --model NAME" in err
 
 
+def test_serve_writes_answers_with_the_language_model_behind_the_guard(chat_server, store, tmp_path):
+    """`cnaps serve --writer llm`: a real server whose answer jobs go through the same writer
+    and guard as `cnaps answer --writer llm`."""
+    import httpx
+    from serve_server import Server, wait_done
+
+    server = Server(tmp_path / "jobs", "--writer", "llm", "--endpoint", f"{chat_server}/echo",
+                    "--model", "stub")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            prompt = (FIXTURES / "denoise_dncnn.txt").read_bytes()
+            job = client.post("/v1/answer", files={"prompt": ("q.txt", prompt)}).json()["job"]
+            assert wait_done(client, job)["status"] == "done"
+            html = client.get(f"/v1/jobs/{job}/answer.html").text
+        assert "Written by the language model stub" in html and "was not used" not in html
+        assert ChatHandler.bodies and ChatHandler.bodies[0]["model"] == "stub"
+        assert "answers by stub at" in server.output()
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_an_llm_writer_without_endpoint(tmp_path):
+    from cnaps.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--writer", "llm", "--jobs-dir", str(tmp_path / "jobs")])
+    assert info.value.code == 2
+
+
 # Labelled cases for the support threshold: (supported?, key, sentence). Positives restate their
 # evidence in other words; negatives are about something else or change a number.
 EVIDENCE = {

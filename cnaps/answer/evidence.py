@@ -22,7 +22,7 @@ from pydantic import Field
 
 from cnaps.answer.links import normalize_url
 from cnaps.answer.records import Record
-from cnaps.answer.summary import LATEX, _foreign_name, given_names, is_description, sentences
+from cnaps.answer.summary import LATEX, NAME, _foreign_name, given_names, is_description, sentences
 
 # Cosine similarity (of `semantic.embed`; retune it when that model changes) of a sentence to the question below which it does not
 # bear on it; chosen on the fixture and development prompts: sentences about the asked problem
@@ -89,8 +89,16 @@ def _candidates(prompt, catalog, families, judgements, store) -> list[tuple[str,
     return found
 
 
+# A source sentence that opens by introducing something ("Defines ImageNet-C and ImageNet-P, ...")
+# names its own contribution there, not an outside source: names in that first clause are allowed.
+INTRODUCES = re.compile(r"(?:Defines|Introduces|Presents|Proposes|Releases|Collects|Creates|Builds)\s+([^,;:]*)")
+
+
 def _usable(sentence: str, names: set[str]) -> bool:
     words = len(sentence.split())
+    introduced = INTRODUCES.match(sentence)
+    if introduced:
+        names = names | {m.group().strip("-").upper() for m in NAME.finditer(introduced.group(1))}
     return (MIN_WORDS <= words <= MAX_WORDS and is_description(sentence)
             and _foreign_name(sentence, names) is None)
 

@@ -177,6 +177,8 @@ class AnswerContext(Record):
     io: list[str] = Field(description="[input, output] of the task's workflow, in words")
     cannot_recover: str = Field("", description="what a model of the user's task cannot take from "
                                 "the input (catalog/areas.toml), for models cnaps cannot run")
+    limit_in_brief: bool = Field(False, description="the opening paragraph states cannot_recover, "
+                                 "there being no evidence and no facts on what the question asks")
     models: list[ModelView]
     model_names: str = Field(description="the recommended models' names, joined")
     runnable: bool = Field(description="a recommended model is one cnaps can run")
@@ -356,6 +358,7 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         task_description = (f"Not one of the tasks in cnaps' catalog; the question and the recommended "
                             f"models read as {area.name}, and the related papers on it are marked relevant.")
     nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families) and not own_area
+    cannot_recover = catalog.cannot_recover(classification.task_id, own_area)
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
                           relevance=j.relevance, reason=escape_markdown(j.reason))
                for j in judgements]
@@ -368,7 +371,9 @@ def build_context(prompt, catalog, families, classification, request, topics: li
         request=request_view(request.scales, request.degradations),
         topics=topic_list, topic_names="; ".join(t.name for t in topic_list),
         io=[task.input, task.output],
-        cannot_recover=escape_markdown(catalog.cannot_recover(classification.task_id, own_area)),
+        cannot_recover=escape_markdown(cannot_recover),
+        limit_in_brief=bool(cannot_recover and topic_list and not evidence_cited
+                            and not (runnable_families and facts) and not nothing_fits),
         models=[model_view(ref, family, catalog) for ref, family in zip(prompt.models, families)],
         model_names=join_words([escape_markdown(m.name) for m in prompt.models]),
         runnable=bool(runnable_families), facts=facts,

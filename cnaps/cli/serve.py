@@ -52,7 +52,13 @@ def is_loopback(host: str) -> bool:
 @click.option("--max-upload-mb", type=click.FloatRange(min=0.01), default=20, show_default=True)
 @click.option("--max-pixels", type=click.IntRange(min=1), default=16_000_000, show_default=True,
               help="Largest input and output, in pixels.")
-def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_mb, max_pixels):
+@click.option("--writer", type=click.Choice(["evidence", "llm"]), default="evidence", show_default=True,
+              help="Who writes an answer's 'What the sources say': the evidence writer, or a "
+                   "language model (--endpoint, --model) whose answer a guard checks.")
+@click.option("--endpoint", help="--writer llm: base URL of an OpenAI-compatible server.")
+@click.option("--model", "llm_model", help="--writer llm: the model name the server knows.")
+def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_mb, max_pixels,
+          writer, endpoint, llm_model):
     """Serve the page (GET /), the API (/v1/..., docs at /docs) and /healthz.
 
     Jobs run in a bounded pool of worker threads, with the weights loaded once; results live
@@ -62,6 +68,7 @@ def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_
     import torch
     import uvicorn
 
+    from cnaps.cli.answer import llm_settings
     from cnaps.serve.app import create_app
     from cnaps.serve.deps import Settings
 
@@ -73,7 +80,8 @@ def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_
     settings = Settings(jobs_dir=jobs_dir or default_jobs_dir(), workers=workers,
                         queue_size=queue_size or 64, job_ttl_seconds=job_ttl,
                         token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-                        max_input_pixels=max_pixels, max_output_pixels=max_pixels)
+                        max_input_pixels=max_pixels, max_output_pixels=max_pixels,
+                        llm=llm_settings(writer, endpoint, llm_model, collection=False))
     if not is_loopback(host):
         click.echo(f"warning: listening on {host}, reachable from other machines"
                    + ("" if token else "; anyone who can reach it can use it (set --token)"),
@@ -81,5 +89,7 @@ def serve(host, port, token, workers, queue_size, jobs_dir, job_ttl, max_upload_
     app = create_app(settings)
     click.echo(f"cnaps serve: http://{host}:{port}/ ({workers} worker(s), "
                f"{torch.get_num_threads()} thread(s) each, queue {settings.queue_size}, "
-               f"jobs in {settings.jobs_dir})", err=True)
+               f"jobs in {settings.jobs_dir}"
+               + (f", answers by {settings.llm.model} at {settings.llm.endpoint} behind the guard"
+                  if settings.llm else "") + ")", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
+from cnaps.answer.llm_writer import LLMSettings
 from cnaps.errors import CnapsError
 from cnaps.serve.jobs import JobRecord, JobStore, QueueFull
 from cnaps.workflow import Workflow, load_input, run_workflow
@@ -34,6 +35,9 @@ class Settings(BaseModel):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_input_pixels: int = 16_000_000
     max_output_pixels: int = 16_000_000
+    # `cnaps serve --writer llm`: answers' evidence section by a language model, behind the
+    # guard (cnaps.answer.llm_writer); None: the evidence writer, no network.
+    llm: LLMSettings | None = None
 
 
 class ApiError(Exception):

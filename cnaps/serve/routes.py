@@ -4,6 +4,7 @@ What they share (settings, job store, input checks) comes from `cnaps.serve.deps
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 from PIL import Image
 
+from cnaps.answer.llm_writer import LLMSettings
 from cnaps.errors import CnapsError
 from cnaps.serve.deps import (
     NOT_TEXT,
@@ -115,14 +117,15 @@ def workflows(wf: Workflow, settings: Settings = Depends(get_settings),
     return enqueue(store, settings, job, wf)
 
 
-def answer_task(job: JobRecord, folder: Path) -> None:
-    """An answer job: the prompt saved in the job's folder, answered as `cnaps answer` would."""
+def answer_task(job: JobRecord, folder: Path, writer: LLMSettings | None = None) -> None:
+    """An answer job: the prompt saved in the job's folder, answered as `cnaps answer` would
+    (with the server's language-model writer, when it has one)."""
     from cnaps.answer.folder import write_report
     from cnaps.answer.pipeline import make_report
     from cnaps.answer.records import AnswerOptions
 
     job.progress = 0.1
-    report = make_report(folder / "prompt.txt", AnswerOptions())
+    report = make_report(folder / "prompt.txt", AnswerOptions(), writer)
     write_report(report, folder / "answer")
     job.details = {"demo": report.record.demo is not None}
     job.result_file, job.result_type = "answer/answer.json", "application/json"
@@ -155,7 +158,7 @@ def answer(prompt: UploadFile | None = File(None, description="prompt file"),
                             "(field 'prompt_text')")
     job = store.new("answer")
     (store.folder(job.id) / "prompt.txt").write_bytes(data)
-    return submit(store, job, answer_task, None)
+    return submit(store, job, functools.partial(answer_task, writer=settings.llm), None)
 
 
 @api.get("/v1/jobs/{job_id}")
