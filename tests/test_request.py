@@ -19,6 +19,13 @@ def degradations(question: str) -> list[str]:
 # ------------------------------------------------------------------ factors that are asked
 
 @pytest.mark.parametrize("question, expected", [
+    # a range gives both ends, whichever way it is joined
+    ("Somewhere between 2 and 6 times the original would do.", [2.0, 6.0]),
+    ("Enlarge it 2 to 5 times.", [2.0, 5.0]),
+    ("Can I enlarge it 2 or 3 times?", [2.0, 3.0]),
+    ("Enlarge it 3-6x.", [3.0, 6.0]),
+    # a foreign multiplier word in a sentence that mixes in English, with a size word of its language
+    ("Quiere la foto al doble de grande for the website.", [2.0]),
     # a multiplication sign before or after the number, glued or spaced, any case
     ("Blow my sketch up 3x please.", [3.0]),
     ("Can it handle 2.75x?", [2.75]),
@@ -125,6 +132,7 @@ def test_numbers_that_are_not_factors(question, why):
 
 
 @pytest.mark.parametrize("question", [
+    "I shot 20 to 30 photos and want them sharper.",
     "I tried it three times and gave up.",
     "Did it 5 times already.",
     "It is 200% faster than my laptop.",
@@ -326,3 +334,13 @@ def test_a_mixed_question_reads_each_number_in_its_role():
 ])
 def test_blur_of_the_enlarging_is_the_output(question, degradations):
     assert extract_request(question).degradations == degradations
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("I'm happy with the size, I just want her face in focus.", True),
+    ("I'm fine with the resolution; only the noise bothers me.", True),
+    ("I'm not happy with the size, it is too small.", False),
+    ("Are you happy with the size of the output?", False),
+])
+def test_content_with_the_size_means_no_enlargement(question, kept):
+    assert extract_request(question).keeps_size is kept

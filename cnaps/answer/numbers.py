@@ -212,21 +212,37 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
 
 
+@functools.cache
+def _english_multipliers() -> tuple[str, ...]:
+    """Stems of the English grammar's multiplier words ("doubl" for double, doubled, doubling)."""
+    from cnaps.answer.catalog import load_grammar
+
+    return tuple(word[:-1] if word.endswith("e") else word for word in load_grammar()["multipliers"])
+
+
 def _multiplier_words(question: str) -> list[Factor]:
     """Words that multiply on their own in the other languages ("verdoppeln", "tripler", "翻倍"),
-    only in sentences that are not English (English "tripled" is the grammar's, with its rules)."""
+    in sentences that are not English (English "tripled" is the grammar's, with its rules), and
+    in a sentence that mixes in English ("al doble de grande for the website") when a size word
+    of the same language is in it too."""
     found = []
     for start, end in sentence_spans(question):
-        if is_english(question[start:end]):
-            continue
+        english = is_english(question[start:end])
         for lang in languages():
+            if english and not any(fold_accents(w.lower()).startswith(fold_accents(stem))
+                                   for w in re.findall(r"[^\W\d_]+", question[start:end])
+                                   for stem in lang.size_words if stem.isascii()):
+                continue
             for stem, value in lang.multipliers.items():
                 if not stem.isascii():
                     found += [Factor(value, start + m.start(), start + m.end(), f'multiplier word "{stem}" ({lang.id})')
                               for m in re.finditer(re.escape(stem), question[start:end])]
                     continue
                 for m in re.finditer(r"[^\W\d_]+", question[start:end]):
-                    if fold_accents(m.group().lower()).startswith(fold_accents(stem)):
+                    word = fold_accents(m.group().lower())
+                    if english and word.startswith(_english_multipliers()):
+                        continue  # "double", "triple": the English grammar's, with its rules
+                    if word.startswith(fold_accents(stem)):
                         found.append(Factor(value, start + m.start(), start + m.end(),
                                             f'multiplier word "{stem}" ({lang.id})'))
     return found

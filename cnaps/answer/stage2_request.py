@@ -107,6 +107,7 @@ SHOOTING_VERBS = tuple(GRAMMAR["shooting_verbs"])
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
 SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
+CONTENT_WORDS = frozenset(GRAMMAR["content_words"])
 ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
 # "größer", "agrandir" (the alphabetic ones: CJK stems sit inside words, not at their start)
 FOREIGN_SIZE_STEMS = tuple(fold_accents(s) for s in size_stems() if all(ord(c) < 0x2E80 for c in s))
@@ -389,8 +390,24 @@ class _Parser:
                 self.multiplier_word(i)
             elif t.kind == "num" and self.low(i - 1) == "by":
                 self.by_number(i)
+        self.range_starts()
         self.sizes_and_ratios()
         self.other_numbers()
+
+    def range_starts(self) -> None:
+        """The first end of a range whose second end was read as a factor: "2 to 6 times",
+        "between 2 and 6 times", "2 or 3 times", "2-6x": the bare number takes the factor's form."""
+        for r in list(self.readings):
+            j = r.first
+            before = self.tokens[j - 2] if j >= 2 else None
+            joined = self.low(j - 1) in ("to", "or") or self.low(j - 1) == "and" and self.low(j - 3) == "between"
+            start = j - 2
+            if not joined and j >= 1 and self.tokens[j - 1].kind == "num" and self.tokens[j - 1].hyphen_after:
+                before, start, joined = self.tokens[j - 1], j - 1, True
+            if joined and before is not None and before.kind == "num" and not before.unit \
+                    and start not in self.explained and 1 < before.value < r.value:
+                self.read(before.value, start, start, f'the lower end of a range up to "{self.span(r.first, r.last)[0]}"',
+                          anchor=r.anchor)
 
     def factor_or_reduction(self, value: float, first: int, last: int, rule: str) -> None:
         if self.low(last + 1) in REDUCTIONS:
@@ -724,6 +741,12 @@ class _Parser:
             negated = next((j for j in before if self.low(j) in DEG_NEGATORS or self.low(j).endswith("n't")), None)
             kept = next((j for j in before if self.low(j) in ("keep", "keeping", "same")), None)
             fine = low in SIZE_NOUNS and self.low(i + 1) in COPULAS and self.low(i + 2) in SUFFICIENT_WORDS
+            content = next((j for j in before if self.low(j) in CONTENT_WORDS and self.low(j + 1) == "with"), None)
+            if content is not None and low in SIZE_NOUNS:  # "I'm happy with the size" (said, not asked)
+                end = self.span(max(sentence), max(sentence))[2]
+                if negated is not None or self.question[end:end + 2].lstrip().startswith("?"):
+                    continue  # "not happy with the size", "are you happy with the size?"
+                kept = content
             first = negated if negated is not None else kept if kept is not None else i if fine else None
             if first is not None:
                 last = i + 2 if fine else i
