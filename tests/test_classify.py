@@ -197,3 +197,12 @@ def test_a_question_that_wants_no_enlargement_is_not_super_resolution(catalog, q
 def test_an_unknown_model_named_for_super_resolution_is_fixed_scale(catalog, model):
     result = classify_prompt(question_only("Which face is the true one at 4x?", model), catalog)
     assert result.task_id == "fixed-scale-super-resolution"
+
+
+@pytest.mark.parametrize("question, task", [
+    ("The camera locked onto the wall behind her and her face is out of focus. Which fits?", "image-deblurring"),
+    ("My night shots are full of sensor grain. Which fits?", "image-denoising"),
+    ("What does this model do?", "image-denoising"),  # nothing in the question: the family's first task
+])
+def test_a_family_trained_for_several_tasks_lets_the_question_decide(catalog, question, task):
+    assert classify_prompt(question_only(question, "NAFNet"), catalog).task_id == task

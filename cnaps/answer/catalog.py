@@ -50,6 +50,8 @@ class ModelFamily(BaseModel):
     id: str
     name: str
     task: str
+    also_tasks: list[str] = Field(default_factory=list, description="other tasks its models are trained "
+                                  "for (a restoration network for denoising or deblurring)")
     description: str
     patterns: list[str] = Field(description="regular expressions matched against the whole model name, any case")
     runnable: bool = Field(description="whether cnaps can run this family itself")
@@ -160,6 +162,7 @@ class Catalog(BaseModel):
         for m in self.models:
             if m.task not in task_ids:
                 problems.append(f"model {m.id!r}: unknown task {m.task!r} (known: {', '.join(task_ids)})")
+            problems += [f"model {m.id!r}: unknown task {t!r}" for t in m.also_tasks if t not in task_ids]
             if m.runnable != (m.weights is not None):
                 problems.append(f"model {m.id!r}: runnable families need weights, others none")
             problems += [f"model {m.id!r}: unknown paper {p!r}" for p in m.papers if p not in paper_ids]

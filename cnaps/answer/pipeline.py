@@ -34,7 +34,7 @@ def no_demo_reason(prompt, families) -> str:
 
 def not_shown_reason(prompt, families, task) -> str:
     """Why the demo (an enlargement) does not fit the user's task, and which listed model does."""
-    fitting = [m.name for m, f in zip(prompt.models, families) if f and f.task == task.id]
+    fitting = [m.name for m, f in zip(prompt.models, families) if f and task.id in (f.task, *f.also_tasks)]
     fits = (f"; the recommended model for it is {' or '.join(fitting)}, which cnaps cannot run" if fitting
             else "")
     return (f"No demo was run: the question asks for {task.name.lower()}, not an enlargement, and the "

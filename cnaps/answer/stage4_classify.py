@@ -53,10 +53,11 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
     evidence: dict[str, list[str]] = {t.id: [] for t in catalog.tasks}
 
     for model, family in zip(prompt.models, families):
-        if family:
-            scores[family.task] += MODEL_WEIGHT
-            evidence[family.task].append(
-                f'model "{model.name}" is catalog family {family.name} ({family.task}, +{MODEL_WEIGHT:g})')
+        if family:  # a family trained for several tasks weighs each the same; the question decides
+            for task_id in [family.task, *family.also_tasks]:
+                scores[task_id] += MODEL_WEIGHT
+                evidence[task_id].append(
+                    f'model "{model.name}" is catalog family {family.name} ({task_id}, +{MODEL_WEIGHT:g})')
         else:
             for task in catalog.tasks:
                 s, ev = _phrase_scores(model.name.replace("-", " "), task, f'model name "{model.name}"')
