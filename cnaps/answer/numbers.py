@@ -227,19 +227,20 @@ def _multiplier_words(question: str) -> list[Factor]:
     of the same language is in it too."""
     found = []
     for start, end in sentence_spans(question):
-        english = is_english(question[start:end])
+        text = question[start:end]
+        english = is_english(text)
+        # the sentence's words, accents folded, once: (match, folded word)
+        words = [(m, fold_accents(m.group().lower())) for m in re.finditer(r"[^\W\d_]+", text)]
         for lang in languages():
-            if english and not any(fold_accents(w.lower()).startswith(fold_accents(stem))
-                                   for w in re.findall(r"[^\W\d_]+", question[start:end])
+            if english and not any(word.startswith(fold_accents(stem)) for _, word in words
                                    for stem in lang.size_words if stem.isascii()):
                 continue
             for stem, value in lang.multipliers.items():
                 if not stem.isascii():
                     found += [Factor(value, start + m.start(), start + m.end(), f'multiplier word "{stem}" ({lang.id})')
-                              for m in re.finditer(re.escape(stem), question[start:end])]
+                              for m in re.finditer(re.escape(stem), text)]
                     continue
-                for m in re.finditer(r"[^\W\d_]+", question[start:end]):
-                    word = fold_accents(m.group().lower())
+                for m, word in words:
                     if english and word.startswith(_english_multipliers()):
                         continue  # "double", "triple": the English grammar's, with its rules
                     if word.startswith(fold_accents(stem)):

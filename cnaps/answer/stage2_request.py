@@ -743,8 +743,7 @@ class _Parser:
             fine = low in SIZE_NOUNS and self.low(i + 1) in COPULAS and self.low(i + 2) in SUFFICIENT_WORDS
             content = next((j for j in before if self.low(j) in CONTENT_WORDS and self.low(j + 1) == "with"), None)
             if content is not None and low in SIZE_NOUNS:  # "I'm happy with the size" (said, not asked)
-                end = self.span(max(sentence), max(sentence))[2]
-                if negated is not None or self.question[end:end + 2].lstrip().startswith("?"):
+                if negated is not None or self.asks(max(sentence)):
                     continue  # "not happy with the size", "are you happy with the size?"
                 kept = content
             first = negated if negated is not None else kept if kept is not None else i if fine else None
@@ -896,6 +895,10 @@ class _Parser:
                     self.low(k) in DEG_NEGATORS for k in range(max(j - 3, sentence[0]), j)):
                 return "a file format whose artifacts the question denies"
         return None
+
+    def asks(self, last: int) -> bool:
+        """Whether the sentence ending at token `last` is a question (a "?" follows it)."""
+        return self.low(last + 1) == "?"
 
     def sentence(self, i: int) -> list[int]:
         """Token indices of the sentence holding token `i` (split at . ! ? only)."""
