@@ -344,3 +344,21 @@ def test_blur_of_the_enlarging_is_the_output(question, degradations):
 ])
 def test_content_with_the_size_means_no_enlargement(question, kept):
     assert extract_request(question).keeps_size is kept
+
+
+def test_a_statement_after_a_question_is_read_by_meaning_on_its_own():
+    # It was once read together with the "?" before it, and its quote ran into its full stop.
+    question = "Can you make it 4x bigger? The camera moved while the shutter was open."
+    request = extract_request(question)
+    assert request.degradations == ["blur"]
+    meant = [e for e in request.evidence if "means" in e.rule]
+    assert [e.text for e in meant] == ["The camera moved while the shutter was open"]
+
+
+def test_a_question_is_not_read_by_meaning():
+    # A question, even one said as a statement, asks about the input; it does not describe it.
+    assert degradations("So the camera moved while the shutter was open?") == []
+
+
+def test_a_lossless_file_said_clean_is_not_compressed():
+    assert degradations("Bitte siebenfach. The source PNG is tiny but perfectly clean.") == []

@@ -798,13 +798,13 @@ class _Parser:
         lexicon = load_degradations()
         done: set[int] = set()
         for i in range(len(self.tokens)):
-            if i in done:
+            if i in done or self.tokens[i].kind == "mark":
                 continue
             sentence = self.sentence(i)
             done.update(sentence)
             words = [j for j in sentence if self.tokens[j].kind != "mark"]
             end = sentence[-1]
-            if len(words) < 4 or self.low(end) == "?" or any(j in used for j in sentence) \
+            if len(words) < 4 or self.asks(end) or any(j in used for j in sentence) \
                     or not all(self.tokens[j].text.isascii() for j in words) \
                     or any(self.low(j) in DEG_NEGATORS | OUTPUT_WORDS | MODALS or self.low(j).endswith("n't")
                            or self.low(j).startswith(WORRY_WORDS) for j in words):
@@ -901,8 +901,11 @@ class _Parser:
         return self.low(last + 1) == "?"
 
     def sentence(self, i: int) -> list[int]:
-        """Token indices of the sentence holding token `i` (split at . ! ? only)."""
+        """Token indices of the sentence holding token `i` (split at . ! ? only); an end mark
+        belongs to the sentence it closes, though the indices stop before it."""
         ends = {".", "!", "?"}
+        while i > 0 and self.tokens[i].kind == "mark" and self.low(i) in ends:
+            i -= 1
         first = i
         while first > 0 and not (self.tokens[first - 1].kind == "mark" and self.low(first - 1) in ends):
             first -= 1
