@@ -177,3 +177,13 @@ def test_catalog_without_areas_loads(tmp_path):
     directory = copy_catalog(tmp_path)
     (directory / "areas.toml").unlink()
     assert load_catalog(directory).areas == []
+
+
+@pytest.mark.parametrize("name, family", [
+    ("LIIF-RDN (Local Implicit Image Function)", "liif-rdn"),  # the name, then spelled out
+    ("Local Implicit Image Function (LIIF)", "liif"),
+    ("LIIF (RDN)", "liif-rdn"),  # brackets as punctuation
+    ("Restormer (LIIF)", "restoration"),  # the name outside the brackets wins
+])
+def test_a_model_name_with_a_bracketed_part(name, family):
+    assert load_catalog().match_model(name).id == family

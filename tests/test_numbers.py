@@ -91,3 +91,22 @@ def test_multiplier_words_of_other_languages(question, scales):
 ])
 def test_no_enlargement_wanted_in_other_languages(question, keeps):
     assert extract_request(question).keeps_size is keeps
+
+
+@pytest.mark.parametrize("question, scales, degradations", [
+    ("Ik wil de foto twee keer zo breed hebben; hij is nogal wazig.", [2.0], ["blur"]),      # nl
+    ("Jag vill förstora bilden fyra gånger, den är inte suddig.", [4.0], []),              # sv
+    ("Chcę powiększyć zdjęcie ośmiokrotnie, jest mocno zaszumione.", [8.0], ["noise"]),     # pl
+    ("Можно ли увеличить фото в четыре раза? Оно размыто.", [4.0], ["blur"]),              # ru
+    ("Fotoğrafı iki katına büyütmek istiyorum; sıkıştırma yüzünden bozuldu.", [2.0], ["jpeg"]),  # tr
+    ("Phóng to ảnh gấp 20 lần được không?", [20.0], []),                                  # vi
+    ("Mam zdjęcie z 1962 roku, odbitkę 6x9 cm.", [], []),   # a year and a print size, no factor
+    ("Tôi có 3 bức ảnh năm 2005.", [], []),                 # "năm" is also "year": no times word
+])
+def test_languages_read_from_a_table_of_number_words(question, scales, degradations):
+    request = extract_request(question)
+    assert (request.scales, request.degradations) == (scales, degradations)
+
+
+def test_a_stem_of_another_language_does_not_read_english_words():
+    assert extract_request("The brushwork of the painting must stay visible at 4x.").degradations == []

@@ -62,10 +62,18 @@ class ModelFamily(BaseModel):
     github: str | None = None
 
     def matches(self, name: str) -> bool:
-        # "LIIF (RDN)" is written like "LIIF RDN": brackets are punctuation, not part of the name
-        plain = " ".join(re.sub(r"[()\[\]]", " ", name).split())
-        return any(re.fullmatch(p, candidate, re.IGNORECASE) for p in self.patterns
-                   for candidate in {name.strip(), plain})
+        return any(re.fullmatch(p, name, re.IGNORECASE) for p in self.patterns)
+
+
+def name_readings(name: str) -> list[list[str]]:
+    """Ways to read a model name, most literal first. "LIIF (RDN)" is written like "LIIF RDN":
+    brackets are punctuation. "LIIF-RDN (Local Implicit Image Function)" gives the name and then
+    spells it out: the part outside the brackets is the name, else a bracketed part may be."""
+    plain = " ".join(re.sub(r"[()\[\]]", " ", name).split())
+    outside = " ".join(re.sub(r"\([^()]*\)|\[[^\[\]]*\]", " ", name).split())
+    inside = [" ".join(part.split()) for pair in re.findall(r"\(([^()]*)\)|\[([^\[\]]*)\]", name)
+              for part in pair if part.strip()]
+    return [[name.strip(), plain], [outside], inside]
 
 
 class Fact(BaseModel):
@@ -193,8 +201,13 @@ class Catalog(BaseModel):
         raise ConfigError(f"unknown task {task_id!r}; expected one of: {', '.join(t.id for t in self.tasks)}")
 
     def match_model(self, name: str) -> ModelFamily | None:
-        """The first family (in file order) whose patterns match the whole name, else None."""
-        return next((m for m in self.models if m.matches(name)), None)
+        """The first family (in file order) whose patterns match the whole name, else None; a
+        part of the name is tried when the whole matches none (`name_readings`)."""
+        for reading in name_readings(name):
+            found = next((m for m in self.models if any(m.matches(c) for c in reading if c)), None)
+            if found:
+                return found
+        return None
 
     def paper(self, arxiv_id: str) -> Paper | None:
         return next((p for p in self.papers if p.arxiv_id == arxiv_id), None)

@@ -13,7 +13,8 @@ user's own words):
 - numbers with a decimal comma glued to a multiplication sign: "2,5x", "x1,5".
 
 Number words are read by the text2num library (English, German, French, Spanish, Italian,
-Portuguese); Chinese/Japanese numerals and Korean numbers (Sino-Korean and native) by the small
+Portuguese, Dutch), by a table of number words in the catalog for the languages it does not know
+(Swedish, Polish, Russian, Turkish, Vietnamese); Chinese/Japanese numerals and Korean numbers (Sino-Korean and native) by the small
 readers below, for which no maintained library covers both scripts. Fractions in words ("and a
 half", "e meia", "einhalb", "半") come from the same catalog file.
 """
@@ -53,6 +54,7 @@ class Language:
     size_words: tuple[str, ...]
     multipliers: dict[str, float]
     gloss: dict[str, str]
+    number_words: dict[str, float]  # numbers = "table": the language's number words, accents folded
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def languages() -> tuple[Language, ...]:
             + [(w, 0.75) for w in entry["three_quarters"]]
         out.append(Language(entry["id"], entry["numbers"], tuple(entry["fold"]), tuple(entry["times"]),
                             tuple(sorted(fractions, key=lambda f: -len(f[0]))), tuple(entry["size_words"]),
-                            {k: float(v) for k, v in entry["multipliers"].items()}, dict(entry["gloss"])))
+                            {k: float(v) for k, v in entry["multipliers"].items()}, dict(entry["gloss"]),
+                            {fold_accents(k.lower()): float(v) for k, v in entry.get("number_words", {}).items()}))
     return tuple(out)
 
 
@@ -181,6 +184,10 @@ def _number_before(question: str, end: int, lang: Language) -> tuple[float, int]
     m = re.search(rf"({DIGITS})[\s-]?$", head)
     if m:
         return (v, m.start()) if (v := read_digits(m.group(1))) is not None else None
+    if lang.numbers == "table":  # one number word of the language's table ("fyra", "четыре")
+        m = re.search(r"([^\W\d_]+)[\s-]?$", head)
+        value = lang.number_words.get(fold_accents(m.group(1).lower())) if m else None
+        return (value, m.start()) if value is not None else None
     words = list(re.finditer(r"[^\W\d_]+(?:-[^\W\d_]+)?", head))[-4:]
     glued_fraction = [(w, v) for w, v in lang.fractions if " " not in w]
     for k in range(len(words)):  # longest run of words that still reads as one number
