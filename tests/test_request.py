@@ -362,3 +362,12 @@ def test_a_question_is_not_read_by_meaning():
 
 def test_a_lossless_file_said_clean_is_not_compressed():
     assert degradations("Bitte siebenfach. The source PNG is tiny but perfectly clean.") == []
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("I was given a SwinIR x4 checkpoint, but the print shop wants three times the size.", [3.0]),
+    ("I have an x4 model but I need 3x.", [3.0]),
+    ("I want a standard 4x model.", [4.0]),  # the model's scale alone is the request
+])
+def test_a_models_own_scale_is_a_contrast_only_when_another_is_asked(question, expected):
+    assert scales(question) == expected

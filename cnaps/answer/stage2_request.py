@@ -661,6 +661,13 @@ class _Parser:
                 return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         return None
 
+    def tool_attribute(self, i: int, last: int) -> str | None:
+        """A factor that names a model's own scale ("a SwinIR x4 checkpoint", "my 2x model")."""
+        for j in (last + 1, last + 2):
+            if j < len(self.tokens) and self.same_clause(i, j) and self.low(j).startswith(TOOL_NOUNS):
+                return f'contrast: the scale of a model ("{self.span(i, j)[0]}") while another factor is asked'
+        return None
+
     def roles(self) -> tuple[list[float], list[Evidence]]:
         contrasted: dict[float, str] = {}
         kept: list[Reading] = []
@@ -671,13 +678,13 @@ class _Parser:
             if cue:
                 contrasted.setdefault(r.value, cue)
                 self.ignore(r.first, r.last, cue)
-            elif when := self.past_marker(anchor):
+            elif when := self.past_marker(anchor) or self.tool_attribute(r.first, r.last):
                 past.append((r, when))
             else:
                 kept.append(r)
-        # A factor from the past ("three years ago ... at 2x") is a contrast only when the question
-        # asks for another factor now; alone, it is what the question is about ("I enlarged it 3x
-        # last week and the grain got huge").
+        # A factor from the past ("three years ago ... at 2x") or a model's own ("my x4 model") is a
+        # contrast only when the question asks for another factor now; alone, it is what the
+        # question is about ("I enlarged it 3x last week and the grain got huge", "I want a 4x model").
         asked_now = list(kept)
         for r, when in past:
             if any(abs(k.value - r.value) > 1e-9 for k in asked_now):
