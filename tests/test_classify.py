@@ -206,3 +206,18 @@ def test_an_unknown_model_named_for_super_resolution_is_fixed_scale(catalog, mod
 ])
 def test_a_family_trained_for_several_tasks_lets_the_question_decide(catalog, question, task):
     assert classify_prompt(question_only(question, "NAFNet"), catalog).task_id == task
+
+
+def two_models(question: str, first: str, second: str):
+    return parse_prompt(f'A user has asked the following question:\n"{question}"\n\n'
+                        f"### Recommended AI Models:\nModel: {first}\n\nModel: {second}\n")
+
+
+@pytest.mark.parametrize("first, second, task", [
+    ("INP-LaMa", "SISR-Any-LIIF-RDN", "image-inpainting"),
+    ("SISR-Any-LIIF-RDN", "INP-LaMa", SR),
+])
+def test_two_known_models_that_the_question_does_not_separate_go_to_the_first(catalog, first, second, task):
+    # A question in a language without task phrases here gives no evidence either way.
+    prompt = two_models("電線だけ消したいです。", first, second)
+    assert classify_prompt(prompt, catalog).task_id == task

@@ -87,7 +87,11 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
             if task.enlarges and scores[task.id] > 0:
                 scores[task.id] -= MODEL_WEIGHT
                 evidence[task.id].append(f"the question wants no enlargement (-{MODEL_WEIGHT:g})")
-    ranked = sorted(catalog.tasks, key=lambda t: -scores[t.id])  # stable: ties keep catalog order
+    # Ties go to the task of the model listed first (the prompt's first recommendation), then
+    # to catalog order.
+    listed = [t for f in families if f for t in (f.task, *f.also_tasks)]
+    first_listed = {task_id: listed.index(task_id) for task_id in reversed(listed)}
+    ranked = sorted(catalog.tasks, key=lambda t: (-scores[t.id], first_listed.get(t.id, len(listed))))
     best, runner_up = ranked[0], ranked[1]
     if scores[best.id] < MIN_SCORE:
         unknown = catalog.task(UNKNOWN_TASK)
