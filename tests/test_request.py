@@ -371,3 +371,13 @@ def test_a_lossless_file_said_clean_is_not_compressed():
 ])
 def test_a_models_own_scale_is_a_contrast_only_when_another_is_asked(question, expected):
     assert scales(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Keep her sharp and blur the background behind her.", []),  # the user's edit
+    ("I want to blur my face out.", []),
+    ("Can I remove the blur the camera shake caused?", ["blur"]),  # "the blur": a noun
+    ("It has blur a lot.", ["blur"]),
+])
+def test_blur_as_the_users_edit_is_not_the_inputs(question, expected):
+    assert degradations(question) == expected

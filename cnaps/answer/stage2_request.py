@@ -835,6 +835,10 @@ class _Parser:
             return why
         if self.tokens[last].hyphen_after and self.low(last + 1) == "free":
             return 'negated ("-free")'
+        # "blur the background", "blur her face": the user's own edit, a verb with its object
+        if first == last and self.low(first) in ("blur", "blurring") and self.low(last + 1) in DETERMINERS \
+                and self.low(first - 1) not in DETERMINERS | {"has", "have", "had", "with", "of", "some", "much", "more", "any", "no"}:
+            return f'an edit the user wants ("{self.span(first, last + 1)[0]}"), not the input\'s blur'
         # "Why is 4x upscaling blurry?", "the enlargement looks blurry": said of the process's result
         before = [j for j in self.words_before(first, 3) if self.same_clause(first, j)]
         if before and self.low(before[0]) in COPULAS:
