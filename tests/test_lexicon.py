@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnaps.answer.lexicon import find_phrase, stem, tokens
+from cnaps.answer.lexicon import find_phrase, is_english, stem, tokens
 
 
 @pytest.mark.parametrize("a, b", [
@@ -44,3 +44,13 @@ def test_one_sentence_splitter_for_questions_summaries_and_cjk():
     summary = "Uses priors, e.g. the dark channel. It runs fast."
     assert [summary[a:b] for a, b in sentence_spans(summary, capital_next=True)] == [
         "Uses priors, e.g. the dark channel.", "It runs fast."]
+
+
+@pytest.mark.parametrize("sentence, english", [
+    ("¿Se van a ver dientes de sierra en las curvas?", False),  # "a" is Spanish too
+    ("Il a une photo floue.", False),
+    ("Make a picture bigger.", True),  # short: one shared word is enough
+    ("Is it good?", True),
+])
+def test_a_word_english_shares_with_other_languages_does_not_make_a_sentence_english(sentence, english):
+    assert is_english(sentence) is english

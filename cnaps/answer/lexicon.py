@@ -81,5 +81,12 @@ ENGLISH_WORDS = frozenset("""the a an i my me it is are was be can could will wo
 what why which to of in on for with and or but not this that these our you your from at as""".split())
 
 
+# ... of which these are also words of other languages ("a" in Spanish, "was" in German, "in" in
+# Italian): one of them alone does not make a longer sentence English.
+SHARED_WORDS = frozenset("a an as do i in is me on was will".split())
+
+
 def is_english(sentence: str) -> bool:
-    return bool(ENGLISH_WORDS.intersection(re.findall(r"[^\W\d_]+", sentence.lower())))
+    words = re.findall(r"[^\W\d_]+", sentence.lower())
+    found = ENGLISH_WORDS.intersection(words)
+    return bool(found - SHARED_WORDS) or len(found) >= 2 or (bool(found) and len(words) <= 4)
