@@ -199,3 +199,24 @@ def test_what_a_task_cannot_recover_comes_from_the_users_own_area():
     assert catalog.cannot_recover("image-denoising") == catalog.area("denoising").cannot_recover
     assert catalog.cannot_recover("image-generation") == ""  # the catalog says nothing for it
     assert catalog.cannot_recover("unknown") == ""
+
+
+def test_a_question_about_speed_of_a_model_cnaps_cannot_run_says_no_time_was_measured(tmp_path):
+    text = (FIXTURES / "denoise_dncnn.txt").read_text()
+    question = text.split('"')[1]
+    prompt = tmp_path / "speed.txt"
+    prompt.write_text(text.replace(question, "My scans are grainy. How long does the model take per scan?"))
+    md = answer.render_markdown(_context(prompt, no_demo_reason="No demo was run: x."))
+    line = next(line for line in md.splitlines() if "not measured here" in line)
+    assert line.startswith("**Speed and image size, not measured here**")
+    assert "not a claim of the sources" in line and "measured no time" in line
+    assert " s " not in line and "](" not in line  # no figure, no citation: nothing was measured
+
+
+def test_an_answer_with_a_demo_has_no_unmeasured_line(tmp_path):
+    text = SEED.read_text()
+    prompt = tmp_path / "speed.txt"
+    prompt.write_text(text.replace(text.split('"')[1], "I enlarged a photo 4x. How long does it take?"))
+    context = _context(prompt, demo=_demo_result())
+    assert [t.id for t in context.topics] == ["speed"] and context.topics[0].unmeasured
+    assert "not measured here" not in answer.render_markdown(context)

@@ -343,3 +343,18 @@ def test_a_task_outside_the_catalog_takes_its_nearest_research_area(catalog):
     assert verdicts["Paint by Numbers"].relevance == "relevant"
     assert "the user's task (image colorization)" in verdicts["Paint by Numbers"].reason
     assert verdicts["How Far Is It"].relevance == "tangential"
+
+
+def test_an_unknown_task_still_finds_the_remedy_for_what_the_input_has(catalog):
+    artifacts = ("Compression Artifacts Reduction by a Deep Convolutional Network",
+                 "A compact convolutional network removes the blocking and ringing artifacts of JPEG compression.")
+    detection = ("You Only Look Once", "Frames object detection as a single regression from pixels to boxes.")
+    # French, with a model cnaps does not know: no task, and no area read from the question's words
+    question = "Mes photos arrivent par WhatsApp très compressées, pleines de petits carrés. Comment les nettoyer ?"
+    judgements = judge(prompt_with([artifacts, detection], question=question, model="AR-Unknown"), catalog)
+    assert [j.relevance for j in judgements] == ["relevant", "tangential"]
+    assert "because the user's input has JPEG compression artifacts" in judgements[0].reason
+    # with a clean input, nothing bears on an unknown task
+    clean = "Mes photos sont petites. Comment les nettoyer ?"
+    assert {j.relevance for j in judge(prompt_with([artifacts], question=clean, model="AR-Unknown"), catalog)} \
+        == {"tangential"}

@@ -27,6 +27,7 @@ class Topic:
     name: str
     phrases: tuple[str, ...]
     concepts: tuple[str, ...]
+    unmeasured: str = ""  # what holds for any model when cnaps measured nothing (catalog/topics.toml)
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,19 @@ class Meaning:
 def load_topics() -> tuple[tuple[Topic, ...], Meaning]:
     """catalog/topics.toml: the topics in the order answers take them, and how close by meaning."""
     data = tomllib.loads(TOPICS_FILE.read_text(encoding="utf-8"))
-    topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"])) for t in data["topic"])
+    topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"]), t.get("unmeasured", ""))
+                   for t in data["topic"])
     m = data["meaning"]
     return topics, Meaning(float(m["threshold"]), float(m["margin"]), tuple(m["neutral"]))
 
 
 def topic_names() -> dict[str, str]:
     return {t.id: t.name for t in load_topics()[0]}
+
+
+def unmeasured_texts() -> dict[str, str]:
+    """Topic id -> what the answer says of it when no demo measured it (empty for most topics)."""
+    return {t.id: t.unmeasured for t in load_topics()[0]}
 
 
 EXTREME_SCALE = 8.0  # above this the input holds too little for detail: the answer says so

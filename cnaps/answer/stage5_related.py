@@ -127,6 +127,9 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
     if own_area is not None:  # the user's task is no catalog task, but it has a research area
         roles, neighbours = {areas[own_area].id: "task"}, set()
         task_label = f"the user's task ({areas[own_area].name})"
+    elif task.id == UNKNOWN_TASK:  # no task, but a remedy for what the input has still bears on it
+        roles, neighbours = {a: r for a, r in roles.items() if r in request.degradations}, set()
+        task_label = "the user's task"
 
     judgements = []
     for paper, row in zip(prompt.related, similarity):
@@ -134,7 +137,7 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
         np.maximum.at(per_area, concept_area, row)
         per_area = np.round(per_area, 3)  # decisions on 3 decimals: robust to float noise
         clause = what_it_does(paper, allowed) or "Its summary gives no description that can be repeated"
-        if (task.id == UNKNOWN_TASK and own_area is None) or not areas:
+        if (task.id == UNKNOWN_TASK and own_area is None and not roles) or not areas:
             why = "the task is unknown" if task.id == UNKNOWN_TASK else "the catalog has no research areas"
             judgements.append(RelevanceJudgement(
                 title=paper.title, url=paper.url, relevance="tangential", score=0.0,

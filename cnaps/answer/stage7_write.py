@@ -39,7 +39,7 @@ from cnaps.answer.records import (
     Record,
     fmt_scale,
 )
-from cnaps.answer.stage3_topics import topic_names
+from cnaps.answer.stage3_topics import topic_names, unmeasured_texts
 from cnaps.answer.stage5_related import user_task_area
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -99,6 +99,8 @@ class TopicView(Record):
                                          "stated once in the whole answer)")
     numbers: bool = Field(description="this paragraph quotes the demo's scores against "
                                       "bicubic (the first one that can; the others refer to it)")
+    unmeasured: str = Field(default="", description="Markdown-safe: what holds of this topic for "
+                            "any model, said when no demo measured it (catalog/topics.toml)")
 
 
 class ModelView(Record):
@@ -302,7 +304,8 @@ def topic_views(topic_ids: list[str], available: set[str]) -> list[TopicView]:
         ids = [f for f in TOPIC_FACTS.get(topic, ()) if f in available and f not in stated]
         stated.update(ids)
         numbers = topic in SCORE_TOPICS and not any(v.numbers for v in views)
-        views.append(TopicView(id=topic, name=topic_names()[topic], facts=ids, numbers=numbers))
+        views.append(TopicView(id=topic, name=topic_names()[topic], facts=ids, numbers=numbers,
+                               unmeasured=escape_markdown(unmeasured_texts()[topic])))
     return views
 
 
@@ -355,8 +358,8 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     if own_area:
         area = catalog.area(own_area)
         task_name = area.name[0].upper() + area.name[1:]
-        task_description = (f"Not one of the tasks in cnaps' catalog; the question and the recommended "
-                            f"models read as {area.name}, and the related papers on it are marked relevant.")
+        task_description = (f"Not one of the tasks in cnaps' catalog; the question, read with the "
+                            f"related papers marked relevant to it, reads as {area.name}.")
     nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families) and not own_area
     cannot_recover = catalog.cannot_recover(classification.task_id, own_area)
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
