@@ -221,3 +221,14 @@ def test_two_known_models_that_the_question_does_not_separate_go_to_the_first(ca
     # A question in a language without task phrases here gives no evidence either way.
     prompt = two_models("電線だけ消したいです。", first, second)
     assert classify_prompt(prompt, catalog).task_id == task
+
+
+def test_a_question_that_plainly_means_a_task_outside_the_catalog_is_not_the_listed_models(catalog):
+    question = ("For a fake portrait mode I need a depth map first. Can the model tell from one photo "
+                "which parts are near the camera and which are far?")
+    prompt = two_models(question, "DEPTH-DPT-Large", "SISR-Any-LIIF-EDSR")
+    result = classify_prompt(prompt, catalog)
+    assert result.task_id == "unknown" and "depth estimation" in result.evidence[0]
+    # the same model with a question that asks for an enlargement stays super-resolution
+    asked = two_models("Can it enlarge my depth-of-field photo 4x?", "DEPTH-DPT-Large", "SISR-Any-LIIF-EDSR")
+    assert classify_prompt(asked, catalog).task_id == SR

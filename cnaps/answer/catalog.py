@@ -137,6 +137,9 @@ class Area(BaseModel):
     neighbour_of: list[str] = Field(default_factory=list, description="tasks it informs without solving")
     cannot_recover: str = Field(default="", description="what a trained model of the area must "
                                 "predict because the input does not hold it; names no model")
+    outside_task: bool = Field(default=False, description="a task users perform that the catalog "
+                               "has no task for (colorization, depth): a question that plainly means it "
+                               "is that task, whatever model is listed")
 
 
 class Catalog(BaseModel):

@@ -37,7 +37,10 @@ def not_shown_reason(prompt, families, task) -> str:
     fitting = [m.name for m, f in zip(prompt.models, families) if f and task.id in (f.task, *f.also_tasks)]
     fits = (f"; the recommended model for it is {' or '.join(fitting)}, which cnaps cannot run" if fitting
             else "")
-    return (f"No demo was run: the question asks for {task.name.lower()}, not an enlargement, and the "
+    from cnaps.answer.catalog import UNKNOWN_TASK
+
+    asked = "a task outside cnaps' catalog" if task.id == UNKNOWN_TASK else task.name.lower()
+    return (f"No demo was run: the question asks for {asked}, not an enlargement, and the "
             f"only demo cnaps can run enlarges images{fits}. The answer rests on the sources below.")
 
 
