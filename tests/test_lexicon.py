@@ -51,6 +51,8 @@ def test_one_sentence_splitter_for_questions_summaries_and_cjk():
     ("Il a une photo floue.", False),
     ("Make a picture bigger.", True),  # short: one shared word is enough
     ("Is it good?", True),
+    ("I was in a hurry.", True),  # only shared words, but most of the sentence
+    ("Vorrei triplicarne le dimensioni per riuscire a leggere le formule in un modello.", False),
 ])
 def test_a_word_english_shares_with_other_languages_does_not_make_a_sentence_english(sentence, english):
     assert is_english(sentence) is english

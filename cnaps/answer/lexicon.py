@@ -82,11 +82,15 @@ what why which to of in on for with and or but not this that these our you your 
 
 
 # ... of which these are also words of other languages ("a" in Spanish, "was" in German, "in" in
-# Italian): one of them alone does not make a longer sentence English.
+# Italian): a sentence with only these is English when they are a good part of it ("I was in a
+# hurry", "Make a picture bigger"), not when a few stand in a long sentence ("Vorrei triplicarne ... a leggere ... in un").
 SHARED_WORDS = frozenset("a an as do i in is me on was will".split())
+SHARED_SHARE = 0.3
 
 
 def is_english(sentence: str) -> bool:
     words = re.findall(r"[^\W\d_]+", sentence.lower())
-    found = ENGLISH_WORDS.intersection(words)
-    return bool(found - SHARED_WORDS) or len(found) >= 2 or (bool(found) and len(words) <= 4)
+    if ENGLISH_WORDS.intersection(words) - SHARED_WORDS:
+        return True
+    shared = sum(w in SHARED_WORDS for w in words)
+    return bool(shared) and (shared >= SHARED_SHARE * len(words) or len(words) <= 4)

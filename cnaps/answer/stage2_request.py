@@ -200,6 +200,10 @@ def fmt_value(value: float) -> str:
     return f"{value:g}"
 
 
+# Kana, CJK ideographs and Hangul: a run of them is split from digits and Latin letters around it.
+CJK_RUN = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+)")
+
+
 def _tokens(question: str) -> list[Token]:
     out: list[Token] = []
     # Full-width punctuation separates like a space does: CJK text has no spaces between words.
@@ -221,7 +225,12 @@ def _tokens(question: str) -> list[Token]:
             elif part in "–—/":
                 out.append(Token(part, position, position + 1, "mark", part))
             else:
-                out.append(_piece(part, position))
+                # CJK text runs into numbers with no space ("295×413像素的"): the size is a token
+                at = position
+                for run in CJK_RUN.split(part):
+                    if run:
+                        out.append(_piece(run, at))
+                        at += len(run)
             position += len(part)
         for i, ch in enumerate(text[trail_at:]):
             out.append(Token(ch, base + trail_at + i, base + trail_at + i + 1, "mark", ch))
@@ -768,12 +777,7 @@ class _Parser:
         for i, t in enumerate(self.tokens):
             if i in used or t.kind != "word":
                 continue
-            folded = fold_accents(t.low)
-            for kind, entry in lexicon.items():
-                stem = next((s for s in entry.stems if (folded.startswith(fold_accents(s)) if s.isascii()
-                                                         else s in t.text)), None)
-                if stem is None:
-                    continue
+            for kind, stem in self.stems_in(t, lexicon):
                 used.add(i)
                 why = self.degradation_role(i, i, kind) or self.cjk_negated(t, stem)
                 text, start, end = self.span(i, i)
@@ -783,7 +787,25 @@ class _Parser:
                     found.setdefault(kind, []).append(Evidence(
                         kind="degradation", value=kind, text=text, start=start, end=end,
                         rule=f'the question says the input has it ("{stem}")'))
-                break
+
+    @staticmethod
+    def stems_in(t: Token, lexicon) -> list[tuple[Degradation, str]]:
+        """(kind, stem) of the degradation stems in a word: the first kind whose stem begins an
+        alphabetic word; in a run of CJK text every kind whose stem is in it, except a stem inside
+        a longer one of another kind ("ノイズ" in "ブロックノイズ", JPEG blocking)."""
+        folded = fold_accents(t.low)
+        for kind, entry in lexicon.items():
+            stem = next((s for s in entry.stems if s.isascii() and folded.startswith(fold_accents(s))), None)
+            if stem is not None:
+                return [(kind, stem)]
+        spans = []  # (kind, stem, start, end) of the first stem of each kind found in the run
+        for kind, entry in lexicon.items():
+            at, stem = next(((t.text.find(s), s) for s in entry.stems if not s.isascii() and s in t.text),
+                            (-1, ""))
+            if stem:
+                spans.append((kind, stem, at, at + len(stem)))
+        return [(kind, stem) for kind, stem, a, b in spans
+                if not any(k != kind and c <= a and b <= d and d - c > b - a for k, _, c, d in spans)]
 
     def cjk_negated(self, t: Token, stem: str) -> str | None:
         if stem.isascii():
@@ -866,7 +888,9 @@ class _Parser:
                 return f'describes a feared or future output ("{self.tokens[j].text}")'
             if self.low(j) in ("getting", "going", "becoming", "turning") and self.low(j - 1) == "from":
                 return f'describes a feared output ("from {self.tokens[j].text}")'
-        for j in before:
+        # "J'ai peur que les traits fins et les numéros deviennent flous": a fear said further back,
+        # in the same clause, still governs the word (other languages have no "will" to mark it)
+        for j in self.words_before(first, 14):
             if self.low(j).startswith(WORRY_WORDS):
                 return f'describes a feared output ("{self.tokens[j].text}")'
         # A fronted "After upscaling," sets the time of the clause that follows it.
