@@ -232,3 +232,9 @@ def test_a_question_that_plainly_means_a_task_outside_the_catalog_is_not_the_lis
     # the same model with a question that asks for an enlargement stays super-resolution
     asked = two_models("Can it enlarge my depth-of-field photo 4x?", "DEPTH-DPT-Large", "SISR-Any-LIIF-EDSR")
     assert classify_prompt(asked, catalog).task_id == SR
+
+
+def test_the_words_of_a_refused_enlargement_are_no_evidence_for_it(catalog):
+    prompt = question_only("The background is full of speckles. Please don't make it bigger, "
+                           "I only want the speckle gone.", model="SISR-Any-LIIF-RDN")
+    assert classify_prompt(prompt, catalog).task_id == "image-denoising"

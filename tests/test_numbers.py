@@ -110,3 +110,19 @@ def test_languages_read_from_a_table_of_number_words(question, scales, degradati
 
 def test_a_stem_of_another_language_does_not_read_english_words():
     assert extract_request("The brushwork of the painting must stay visible at 4x.").degradations == []
+
+
+@pytest.mark.parametrize("question, scales, degradations", [
+    ("我只有一张295×413像素的证件照，现在要求上传590×826的。", [2.0], []),   # sizes inside CJK text
+    ("JPEGの圧縮がきつくて、空にブロックノイズが出ています。5倍に拡大したい。", [5.0], ["jpeg"]),  # blocking, not noise
+    ("노이즈가 생길까 봐 걱정돼요. 3배로 키우고 싶어요.", [3.0], []),       # a feared output
+    ("노이즈가 많아서 걱정이에요.", [], ["noise"]),                         # a worry about the input
+    ("我怕放大以后更糊。", [], []),
+    ("照片很糊，我很担心。", [], ["blur"]),
+    ("J'ai peur que les traits fins et les numéros de parcelles deviennent flous.", [], []),
+    ("As originais não estão borradas nem com ruído.", [], []),              # "nem": nor
+    ("Vorrei triplicarne le dimensioni per riuscire a leggere le formule in un modello.", [3.0], []),
+])
+def test_fears_negations_and_sizes_of_other_languages(question, scales, degradations):
+    request = extract_request(question)
+    assert (request.scales, request.degradations) == (scales, degradations)

@@ -106,6 +106,10 @@ COPULAS = frozenset(GRAMMAR["copulas"])
 SHOOTING_VERBS = tuple(GRAMMAR["shooting_verbs"])
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
+# A fear of the output: before the word in Chinese (怕放大后更糊, 担心会变糊), after it in Korean and
+# Japanese ("노이즈가 생길까 봐", "ぼやけるか心配"); "노이즈가 많아서 걱정" worries about the input.
+CJK_FEAR_BEFORE = r"怕|担心|擔心"
+CJK_FEAR_AFTER = r"까\s?봐|か心配|のが心配|かが心配"
 SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
 CONTENT_WORDS = frozenset(GRAMMAR["content_words"])
 ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
@@ -779,7 +783,7 @@ class _Parser:
                 continue
             for kind, stem in self.stems_in(t, lexicon):
                 used.add(i)
-                why = self.degradation_role(i, i, kind) or self.cjk_negated(t, stem)
+                why = self.degradation_role(i, i, kind) or self.cjk_negated(t, stem) or self.cjk_feared(i, stem)
                 text, start, end = self.span(i, i)
                 if why:
                     self.ignored.append(Ignored(text=text, start=start, end=end, why=why))
@@ -806,6 +810,19 @@ class _Parser:
                 spans.append((kind, stem, at, at + len(stem)))
         return [(kind, stem) for kind, stem, a, b in spans
                 if not any(k != kind and c <= a and b <= d and d - c > b - a for k, _, c, d in spans)]
+
+    def cjk_feared(self, i: int, stem: str) -> str | None:
+        """ "노이즈가 생길까 봐 걱정돼요", "怕放大以后更糊": a fear around the word, in its token or in
+        the next few of its clause (Korean spaces its words), is about the output."""
+        if stem.isascii():
+            return None
+        t = self.tokens[i]
+        at = t.text.find(stem)
+        after = t.text[at + len(stem):at + len(stem) + 12] + " ".join(
+            self.tokens[j].text for j in range(i + 1, i + 5) if self.same_clause(i, j))
+        if m := re.search(CJK_FEAR_BEFORE, t.text[max(0, at - 8):at]) or re.search(CJK_FEAR_AFTER, after):
+            return f'describes a feared output ("{m.group()}")'
+        return None
 
     def cjk_negated(self, t: Token, stem: str) -> str | None:
         if stem.isascii():

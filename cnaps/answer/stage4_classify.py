@@ -37,13 +37,17 @@ OUTSIDE_TASK_SIMILARITY = 0.45
 SCALE_TASK = "arbitrary-scale-super-resolution"
 
 
-def _phrase_scores(text: str, task: Task, where: str) -> tuple[float, list[str]]:
-    """Score of `text` for one task and one evidence line per matched phrase."""
+def _phrase_scores(text: str, task: Task, where: str,
+                   refused: tuple[tuple[int, int], ...] = ()) -> tuple[float, list[str]]:
+    """Score of `text` for one task and one evidence line per matched phrase; phrases inside a
+    `refused` span ("don't make it bigger") do not count."""
     text_tokens = tokens(text)
     score, evidence, seen = 0.0, [], set()
     for weight, kind, phrases in ((CORE_WEIGHT, "names", task.core), (KEYWORD_WEIGHT, "has", task.keywords)):
         for phrase in phrases:
             span = find_phrase(phrase, text_tokens)
+            if span and any(a <= span[0] and span[1] <= b for a, b in refused):
+                continue
             if span and span not in seen:  # "grain" and "grainy" are one word: count it once
                 seen.add(span)
                 score += weight
@@ -87,8 +91,10 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
                 scores[task.id] += s
                 evidence[task.id] += ev
 
+    # The words of "I don't need it any bigger" ask for no enlargement: they are no evidence for it.
+    refused = tuple((e.start, e.end) for e in request.evidence if e.kind == "keeps-size")
     for task in catalog.tasks:
-        s, ev = _phrase_scores(prompt.question, task, "question")
+        s, ev = _phrase_scores(prompt.question, task, "question", refused)
         scores[task.id] += s
         text_scores[task.id] += s
         evidence[task.id] += ev
@@ -137,7 +143,7 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         agreement = text_scores[best.id] / total_text if total_text else 0.5
         confidence = 0.7 + 0.3 * agreement
     else:
-        confidence = min(0.9, scores[best.id] / (sum(scores.values()) + MIN_SCORE))
+        confidence = min(0.9, scores[best.id] / (sum(max(v, 0.0) for v in scores.values()) + MIN_SCORE))
     found = list(evidence[best.id])
     if scores[runner_up.id] > 0:
         found.append(f"runner-up: {runner_up.id} (score {scores[runner_up.id]:g} against {scores[best.id]:g})")
