@@ -358,3 +358,11 @@ def test_an_unknown_task_still_finds_the_remedy_for_what_the_input_has(catalog):
     clean = "Mes photos sont petites. Comment les nettoyer ?"
     assert {j.relevance for j in judge(prompt_with([artifacts], question=clean, model="AR-Unknown"), catalog)} \
         == {"tangential"}
+
+
+def test_a_layer_for_geometric_invariance_is_a_building_block(catalog):
+    # a general component of networks, not part of LIIF's implicit representation
+    judgement = verdict(catalog, "Deformable Convolutional Networks",
+                        "Adds learned offsets to the sampling grid of convolutions so the network adapts "
+                        "to geometric variations of objects in the input.")
+    assert judgement.relevance == "tangential" and judgement.area == "network-building-blocks"
