@@ -381,3 +381,16 @@ def test_a_models_own_scale_is_a_contrast_only_when_another_is_asked(question, e
 ])
 def test_blur_as_the_users_edit_is_not_the_inputs(question, expected):
     assert degradations(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("The lab wants a 12 x 8 inch print at 300 dpi; my scan is 1200 x 800 pixels.", [3.0]),
+    ("I want a 30 x 20 cm print at 300 dpi; my photo is 1772 x 1181 px.", [2.0]),  # cm, to 2 decimals
+    ("A 4x6 inch print at 300 dpi.", []),  # no image size to compare with
+    ("My scan is 1200 x 800 pixels and I print at 300 dpi.", []),
+])
+def test_a_print_size_at_a_density_gives_the_factor_from_the_image_size(question, expected):
+    request = extract_request(question)
+    assert request.scales == expected
+    if expected:  # both sizes are explained by the reading, not listed as ignored
+        assert not any(i.why in ("image size", "print or physical size") for i in request.ignored)

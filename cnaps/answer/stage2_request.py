@@ -548,9 +548,42 @@ class _Parser:
     def is_target(self, i: int) -> bool:
         return any(self.low(j) in TARGET_CUES for j in range(i - 3, i) if j >= 0)
 
+    def print_density(self) -> float | None:
+        """The print density the question states ("at 300 dpi", "300 pixels per inch"), if one."""
+        for i, t in enumerate(self.tokens):
+            if t.kind == "num" and (t.unit in ("dpi", "ppi") or self.low(i + 1) in ("dpi", "ppi")
+                                    or self.low(i + 1) in PIXEL_UNITS and self.low(i + 2) == "per"):
+                return t.value
+        return None
+
+    def print_size_ratio(self, measures) -> set[int]:
+        """ "a 12 x 8 inch print at 300 dpi" from "a 1200 x 800 pixel scan": the print's pixels
+        (inches or cm times the density) over the image's, when both sides agree. Returns the
+        first tokens of the two sizes read."""
+        dpi = self.print_density()
+        images = [m for m in measures if m[4] and m[3] is not None]
+        if dpi is None or not images:
+            return set()
+        for i, last, width, height, pixels in measures:
+            unit = self.tokens[last].unit or self.low(last + 1)
+            per_inch = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}.get(unit)
+            if pixels or height is None or per_inch is None:
+                continue
+            wanted = sorted((width * dpi / per_inch, height * dpi / per_inch))
+            for src_i, src_last, src_w, src_h, _ in images:
+                have = sorted((src_w, src_h))
+                ratio = wanted[0] / have[0]
+                if ratio > 1 and abs(wanted[1] / have[1] - ratio) <= 0.02 * ratio:
+                    self.explained.update(range(src_i, src_last + 1))
+                    # a print size is approximate: the factor to two decimals (30 cm -> 1.9996x is 2x)
+                    self.read(round(ratio, 2), i, last, f'print size "{self.span(i, last)[0]}" at {dpi:g} '
+                                                        f'dpi from "{self.span(src_i, src_last)[0]}"')
+                    return {i, src_i}
+        return set()
+
     def sizes_and_ratios(self) -> None:
         measures = self.measures()
-        used: set[int] = set()
+        used: set[int] = self.print_size_ratio(measures)
         for n, (i, last, width, height, pixels) in enumerate(measures):
             target = self.is_target(i)
             same_kind = [m for m in measures if m[4] and (m[3] is None) == (height is None) and m[0] not in used]
