@@ -238,3 +238,11 @@ def test_the_words_of_a_refused_enlargement_are_no_evidence_for_it(catalog):
     prompt = question_only("The background is full of speckles. Please don't make it bigger, "
                            "I only want the speckle gone.", model="SISR-Any-LIIF-RDN")
     assert classify_prompt(prompt, catalog).task_id == "image-denoising"
+
+
+def test_an_unknown_model_with_a_question_that_means_a_task_outside_the_catalog(catalog):
+    prompt = question_only("From one drone photo, which trees are closer to the camera? "
+                           "Can the model tell how far away each tree is in metres?", model="MiDaS")
+    result = classify_prompt(prompt, catalog)
+    assert (result.task_id, result.area) == ("unknown", "depth-estimation")
+    assert classify_prompt(question_only("What is this?", model="MiDaS"), catalog).area is None

@@ -81,6 +81,8 @@ class Classification(Record):
     task_name: str
     confidence: float = Field(ge=0.0, le=1.0)
     evidence: list[str]
+    area: str | None = Field(default=None, description="for an unknown task: the research area "
+                             "outside the catalog's tasks that the question plainly means, if any")
 
 
 # ---- stage 5: the related papers ---------------------------------------------------------

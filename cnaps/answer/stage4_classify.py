@@ -126,8 +126,12 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         unknown = catalog.task(UNKNOWN_TASK)
         note = (f"no task reached the minimum score {MIN_SCORE:g} (best: {best.id} at {scores[best.id]:g}); "
                 "no recommended model matches a catalog family")
+        outside = _outside_task(prompt.question, catalog)
+        meant = [f"the question means {outside[0].name} (similarity {outside[1]:.2f}), a task outside "
+                 "the catalog"] if outside else []
         return Classification(task_id=unknown.id, task_name=unknown.name, confidence=0.5,
-                              evidence=[note] + evidence[best.id])
+                              evidence=[note] + meant + evidence[best.id],
+                              area=outside[0].id if outside else None)
 
     if scores[best.id] >= MODEL_WEIGHT and text_scores[best.id] < CORE_WEIGHT and not request.scales \
             and (outside := _outside_task(prompt.question, catalog)):
@@ -135,7 +139,7 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         unknown = catalog.task(UNKNOWN_TASK)
         return Classification(task_id=unknown.id, task_name=unknown.name, confidence=0.6, evidence=[
             f"the question means {area.name} (similarity {similarity:.2f}), a task outside the catalog; "
-            f"the listed model of {best.id} has no phrase or factor of the question behind it"])
+            f"the listed model of {best.id} has no phrase or factor of the question behind it"], area=area.id)
 
     total_text = sum(text_scores.values())
     if scores[best.id] >= MODEL_WEIGHT:

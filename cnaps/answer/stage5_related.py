@@ -100,11 +100,11 @@ def _unknown_task_area(prompt: ParsedPrompt, concepts: np.ndarray, concept_area:
 
 
 def user_task_area(classification: Classification, judgements: list[RelevanceJudgement]) -> str | None:
-    """The research area an unknown task was placed in (the area of the papers judged relevant to
-    it), else None; read from the judgements, not recomputed."""
+    """The research area an unknown task was placed in: the one its question plainly means (stage
+    4), else the area of the papers judged relevant to it, else None; read, not recomputed."""
     if classification.task_id != UNKNOWN_TASK:
         return None
-    return next((j.area for j in judgements if j.relevance == "relevant" and j.area), None)
+    return classification.area or next((j.area for j in judgements if j.relevance == "relevant" and j.area), None)
 
 
 def judge_related(prompt: ParsedPrompt, classification: Classification, catalog: Catalog,
@@ -123,7 +123,10 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
     concepts = embed([c for area in areas for c in area.concepts])  # (C, D)
     papers = embed([paper_text(p) for p in prompt.related])  # (P, D)
     similarity = papers @ concepts.T  # (P, C)
-    own_area = _unknown_task_area(prompt, concepts, concept_area) if task.id == UNKNOWN_TASK else None
+    own_area = None
+    if task.id == UNKNOWN_TASK:  # the area the classifier read from the question, else the nearest
+        own_area = next((i for i, a in enumerate(areas) if a.id == classification.area), None) \
+            if classification.area else _unknown_task_area(prompt, concepts, concept_area)
     if own_area is not None:  # the user's task is no catalog task, but it has a research area
         roles, neighbours = {areas[own_area].id: "task"}, set()
         task_label = f"the user's task ({areas[own_area].name})"

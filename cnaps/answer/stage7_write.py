@@ -358,8 +358,11 @@ def build_context(prompt, catalog, families, classification, request, topics: li
     if own_area:
         area = catalog.area(own_area)
         task_name = area.name[0].upper() + area.name[1:]
+        confirmed = any(j.relevance == "relevant" and j.area == own_area for j in judgements)
         task_description = (f"Not one of the tasks in cnaps' catalog; the question, read with the "
-                            f"related papers marked relevant to it, reads as {area.name}.")
+                            f"related papers marked relevant to it, reads as {area.name}." if confirmed else
+                            f"Not one of the tasks in cnaps' catalog; the question, read by meaning, is "
+                            f"about {area.name}.")
     nothing_fits = classification.task_id == UNKNOWN_TASK and not any(families) and not own_area
     cannot_recover = catalog.cannot_recover(classification.task_id, own_area)
     related = [SourceView(title=escape_markdown(j.title), url=safe_url(j.url),
