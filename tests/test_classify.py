@@ -246,3 +246,12 @@ def test_an_unknown_model_with_a_question_that_means_a_task_outside_the_catalog(
     result = classify_prompt(prompt, catalog)
     assert (result.task_id, result.area) == ("unknown", "depth-estimation")
     assert classify_prompt(question_only("What is this?", model="MiDaS"), catalog).area is None
+
+
+def test_a_factor_asked_outweighs_a_phrase_of_the_degradation_task(catalog):
+    prompt = two_models("The printing was out of focus, so it looks soft. I'd like to quadruple its size.",
+                        "SISR-Any-LIIF-RDN", "DB-MPRNet")
+    assert classify_prompt(prompt, catalog).task_id == SR
+    # a fractional factor does not point to a fixed-scale model listed first
+    mixed = two_models("I need 1.5x and 3x.", "SISR-x4-RealESRGAN", "SISR-Any-LIIF-EDSR")
+    assert classify_prompt(mixed, catalog).task_id == SR

@@ -126,3 +126,13 @@ def test_a_stem_of_another_language_does_not_read_english_words():
 def test_fears_negations_and_sizes_of_other_languages(question, scales, degradations):
     request = extract_request(question)
     assert (request.scales, request.degradations) == (scales, degradations)
+
+
+@pytest.mark.parametrize("question, scales", [
+    ("Quiero ampliarla al 300 % para imprimirla.", [3.0]),            # a foreign scaling verb
+    ("작은 상품 사진을 3배에서 4배 사이로 키우려고 합니다.", [3.0, 4.0]),  # "에서": from
+    ("原图只有 640 px 宽，我想 upscale 到 2560 px 宽。", [4.0]),          # "到": to
+    ("I have photos that I need to double in size.", [2.0]),
+])
+def test_more_ways_to_ask_for_a_factor(question, scales):
+    assert extract_request(question).scales == scales

@@ -269,7 +269,7 @@ def find_factors(question: str, english_stems: tuple[str, ...] = ()) -> list[Fac
                 pattern = re.compile(before + re.escape(marker) + boundary, re.IGNORECASE)
                 for m in pattern.finditer(question):
                     if lang.id == "ko" and re.match(r"[가-힣]", question[m.end():m.end() + 1] or " ") \
-                            and not re.match(r"(로|를|가|는|의|까지|정도|이상|이|나|만|씩|쯤)", question[m.end():]):
+                            and not re.match(r"(로|를|가|는|의|까지|정도|이상|이|나|만|씩|쯤|에서|에)", question[m.end():]):
                         continue  # 배경, 배터리: a word that starts with 배
                     number = _number_before(question, m.start(), lang)
                     if number is None:

@@ -454,7 +454,10 @@ class _Parser:
         sized = (self.scaling_verb_before(i) is not None or after in COMPARATIVES
                  or any(w in SIZE_NOUNS for w in following)  # "150 percent of the original size"
                  or not following  # "I want 700%.": nothing else in the clause it could measure
-                 or any(self.low(j) in ("to", "at") for j in self.words_before(i, 2)))
+                 or any(self.low(j) in ("to", "at") for j in self.words_before(i, 2))
+                 # "ampliarla al 300 %", "auf 250 % vergrößern": a scaling verb of another language
+                 or any(fold_accents(ELISION.sub("", self.low(j))).startswith(FOREIGN_SIZE_STEMS)
+                        for j in self.words_before(i, 4)))
         if not sized:
             self.ignore(i, last, "a percentage that is not about size")
         elif value < 100 and (after in COMPARATIVES or self.low(i - 1) == "by" and self.increase_verb_before(i)):
@@ -490,7 +493,8 @@ class _Parser:
         elif t.low in MULTIPLIERS:  # base form: a verb only when an object or the clause's end follows
             clause_ends = i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark"
             is_noun = self.low(i - 1) in ("a", "an", "the")  # "a double exposure", "it's a double"
-            ok = not is_noun and (after in DETERMINERS | SIZE_NOUNS | {"up", "sized"} or clause_ends)
+            in_size = after == "in" and self.low(i + 2) in SIZE_NOUNS  # "double in size"
+            ok = not is_noun and (after in DETERMINERS | SIZE_NOUNS | {"up", "sized"} or clause_ends or in_size)
         else:
             ok = True  # doubled, tripling: only ever verbs
         if ok:

@@ -25,7 +25,12 @@ from cnaps.answer.stage1_prompt import ParsedPrompt
 CORE_WEIGHT = 3.0  # a phrase that names the task
 KEYWORD_WEIGHT = 1.0  # vocabulary that comes with the task
 MODEL_WEIGHT = 10.0  # a recommended model of a known family: what the workflow actually does
-SCALE_WEIGHT = 2.0  # a magnification factor in the question points to super-resolution
+# A magnification factor asked says what to do to the image: stronger than any one task phrase
+# ("out of focus" names deblurring, but "quadruple its size" is the request).
+SCALE_WEIGHT = CORE_WEIGHT + 1
+# ... and any factor is what arbitrary-scale super-resolution does: it wins a tie with a
+# fixed-scale model listed beside it.
+ANY_SCALE_TASK, ANY_SCALE_BONUS = "arbitrary-scale-super-resolution", 1.0
 DEGRADATION_WEIGHT = 1.0  # an input with noise (blur) points, weakly, to the task that removes it
 MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 # A question this close in meaning to a task outside the catalog (areas.toml `outside_task`) is
@@ -34,7 +39,6 @@ MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 # and are then nearer another; the two questions of such tasks score 0.32 and 0.52, and the
 # probe questions of depth 0.48 and 0.55). The margin is thin: it must also be the nearest area.
 OUTSIDE_TASK_SIMILARITY = 0.45
-SCALE_TASK = "arbitrary-scale-super-resolution"
 
 
 def _phrase_scores(text: str, task: Task, where: str,
@@ -99,11 +103,15 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         text_scores[task.id] += s
         evidence[task.id] += ev
 
-    if request.scales and SCALE_TASK in scores:
+    if request.scales:  # every task that enlarges; the recommended model tells which one
         asked = ", ".join(f"{s:g}x" for s in request.scales)
-        scores[SCALE_TASK] += SCALE_WEIGHT
-        text_scores[SCALE_TASK] += SCALE_WEIGHT
-        evidence[SCALE_TASK].append(f"question asks for a magnification factor ({asked}, +{SCALE_WEIGHT:g})")
+        for task in catalog.tasks:
+            # a fixed-scale model is trained for whole factors (x2, x3, x4): 1.5x does not point to it
+            if task.enlarges and (task.id == ANY_SCALE_TASK or all(f == int(f) for f in request.scales)):
+                weight = SCALE_WEIGHT + (ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0)
+                scores[task.id] += weight
+                text_scores[task.id] += weight
+                evidence[task.id].append(f"question asks for a magnification factor ({asked}, +{weight:g})")
     for task in catalog.tasks:
         for kind in set(task.removes) & set(request.degradations):
             scores[task.id] += DEGRADATION_WEIGHT
