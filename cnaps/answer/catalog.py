@@ -203,6 +203,18 @@ class Catalog(BaseModel):
                 return task
         raise ConfigError(f"unknown task {task_id!r}; expected one of: {', '.join(t.id for t in self.tasks)}")
 
+    def nearest_area(self, text: str) -> tuple[Area, float] | None:
+        """The area with the concept sentence nearest in meaning to `text`, and that cosine
+        similarity (cnaps/answer/semantic.py's MiniLM); None when the catalog has no areas."""
+        if not self.areas:
+            return None
+        from cnaps.answer.semantic import embed  # the model loads only when an area is asked for
+
+        concept_area = [a for a in self.areas for _ in a.concepts]
+        row = embed([c for a in self.areas for c in a.concepts]) @ embed([text])[0]
+        best = int(row.argmax())
+        return concept_area[best], float(row[best])
+
     def match_model(self, name: str) -> ModelFamily | None:
         """The first family (in file order) whose patterns match the whole name, else None; a
         part of the name is tried when the whole matches none (`name_readings`)."""

@@ -356,6 +356,15 @@ class _Parser:
                 return t.text
         return None
 
+    def foreign_size_word(self, i: int) -> bool:
+        """ "agrandir", "l'ingrandimento", "größer": a scaling verb or size word of another language."""
+        return self.tokens[i].kind == "word" and \
+            fold_accents(ELISION.sub("", self.low(i))).startswith(FOREIGN_SIZE_STEMS)
+
+    def pixels_per(self, i: int) -> bool:
+        """ "150 pixels per inch" at number `i`: a print density."""
+        return self.low(i + 1) in PIXEL_UNITS and self.low(i + 2) == "per"
+
     def increase_verb_before(self, i: int) -> bool:
         """ "enlarge/increase/grow by 50%" adds 50%; "resize/scale/zoom by 50%" gives 50%."""
         return any(self.low(j).startswith(INCREASE_VERBS) for j in self.words_before(i, 7))
@@ -456,8 +465,7 @@ class _Parser:
                  or not following  # "I want 700%.": nothing else in the clause it could measure
                  or any(self.low(j) in ("to", "at") for j in self.words_before(i, 2))
                  # "ampliarla al 300 %", "auf 250 % vergrößern": a scaling verb of another language
-                 or any(fold_accents(ELISION.sub("", self.low(j))).startswith(FOREIGN_SIZE_STEMS)
-                        for j in self.words_before(i, 4)))
+                 or any(self.foreign_size_word(j) for j in self.words_before(i, 4)))
         if not sized:
             self.ignore(i, last, "a percentage that is not about size")
         elif value < 100 and (after in COMPARATIVES or self.low(i - 1) == "by" and self.increase_verb_before(i)):
@@ -514,7 +522,7 @@ class _Parser:
             if out and i <= out[-1][1]:
                 continue  # inside the size just read (the 480 of 640 x 480)
             if t.kind == "num" and i not in self.explained:
-                if self.low(i + 1) in PIXEL_UNITS and self.low(i + 2) == "per":
+                if self.pixels_per(i):
                     continue  # "150 pixels per inch": a print density, read by other_numbers
                 pixels = t.unit in ("px", "p") or self.low(i + 1) in PIXEL_UNITS
                 nxt = tokens[i + 2] if i + 2 < len(tokens) else None
@@ -556,7 +564,7 @@ class _Parser:
         """The print density the question states ("at 300 dpi", "300 pixels per inch"), if one."""
         for i, t in enumerate(self.tokens):
             if t.kind == "num" and (t.unit in ("dpi", "ppi") or self.low(i + 1) in ("dpi", "ppi")
-                                    or self.low(i + 1) in PIXEL_UNITS and self.low(i + 2) == "per"):
+                                    or self.pixels_per(i)):
                 return t.value
         return None
 
@@ -637,7 +645,7 @@ class _Parser:
                 self.ignore(i, i + (t.unit != "mp"), "megapixels")
             elif t.unit in ("dpi", "ppi") or after in ("dpi", "ppi"):
                 self.ignore(i, i + (t.unit == ""), "scanner or print resolution (dpi)")
-            elif after in PIXEL_UNITS and self.low(i + 2) == "per":
+            elif self.pixels_per(i):
                 self.ignore(i, i + 3, "scanner or print resolution (dpi)")
             elif t.unit in ("st", "nd", "rd", "th"):
                 self.ignore(i, i, "ordinal")
@@ -790,7 +798,7 @@ class _Parser:
         for i, t in enumerate(self.tokens):
             low = t.low
             sized = (low in SIZE_NOUNS | COMPARATIVES | SIZE_ADJECTIVES or low.startswith(INCREASE_VERBS)
-                     or t.kind == "word" and fold_accents(ELISION.sub("", low)).startswith(FOREIGN_SIZE_STEMS))
+                     or self.foreign_size_word(i))
             if not sized or "enough" in (self.low(i + 1), self.low(i - 1)):  # "not big enough" wants it bigger
                 continue
             sentence = set(self.sentence(i))

@@ -15,8 +15,6 @@ degradations from the question; the pipeline hands its result to `classify`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from cnaps.answer.catalog import UNKNOWN_TASK, Area, Catalog, ModelFamily, Task
 from cnaps.answer.lexicon import find_phrase, tokens
 from cnaps.answer.records import Classification, Request
@@ -64,14 +62,10 @@ def _phrase_scores(text: str, task: Task, where: str,
 def _outside_task(question: str, catalog: Catalog) -> tuple[Area, float] | None:
     """The area outside the catalog's tasks that the question means (nearest concept sentence by
     meaning, all areas compared), if it is that close."""
-    from cnaps.answer.semantic import embed  # loaded only for questions that need it
-
-    areas = catalog.areas
-    concept_area = [a for a in areas for _ in a.concepts]
-    row = embed([c for a in areas for c in a.concepts]) @ embed([question])[0]
-    best = int(np.argmax(row))
-    area = concept_area[best]
-    return (area, float(row[best])) if area.outside_task and row[best] >= OUTSIDE_TASK_SIMILARITY else None
+    nearest = catalog.nearest_area(question)
+    if nearest and nearest[0].outside_task and nearest[1] >= OUTSIDE_TASK_SIMILARITY:
+        return nearest
+    return None
 
 
 def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,

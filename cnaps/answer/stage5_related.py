@@ -90,13 +90,11 @@ def _reason(clause: str, verdict: Verdict, role: str | None, area: Area, task_la
     return f"{clause}: {bearing}."
 
 
-def _unknown_task_area(prompt: ParsedPrompt, concepts: np.ndarray, concept_area: list[int]) -> int | None:
-    """The research area nearest in meaning to the question and the recommended models' names,
-    when the task is none of the catalog's (colorization, depth estimation), if any is near."""
-    text = prompt.question + " " + "; ".join(m.name for m in prompt.models)
-    row = concepts @ embed([text])[0]
-    best = int(np.argmax(row))
-    return concept_area[best] if row[best] >= FLOOR else None
+def _unknown_task_area(prompt: ParsedPrompt, catalog: Catalog) -> int | None:
+    """Index of the research area nearest in meaning to the question and the recommended models'
+    names, when the task is none of the catalog's (colorization, depth estimation), if any is near."""
+    nearest = catalog.nearest_area(prompt.question + " " + "; ".join(m.name for m in prompt.models))
+    return catalog.areas.index(nearest[0]) if nearest and nearest[1] >= FLOOR else None
 
 
 def user_task_area(classification: Classification, judgements: list[RelevanceJudgement]) -> str | None:
@@ -126,7 +124,7 @@ def judge_related(prompt: ParsedPrompt, classification: Classification, catalog:
     own_area = None
     if task.id == UNKNOWN_TASK:  # the area the classifier read from the question, else the nearest
         own_area = next((i for i, a in enumerate(areas) if a.id == classification.area), None) \
-            if classification.area else _unknown_task_area(prompt, concepts, concept_area)
+            if classification.area else _unknown_task_area(prompt, catalog)
     if own_area is not None:  # the user's task is no catalog task, but it has a research area
         roles, neighbours = {areas[own_area].id: "task"}, set()
         task_label = f"the user's task ({areas[own_area].name})"
