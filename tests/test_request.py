@@ -194,6 +194,35 @@ def test_a_past_factor_is_a_contrast_only_when_another_is_asked_now():
     assert scales("I tried 2x, 3x and 4x; which looks most natural?") == [2.0, 3.0, 4.0]
 
 
+@pytest.mark.parametrize("question, expected", [
+    # a verb in the simple past, after its subject, dates the factor
+    ("Our old pipeline just applied 2x bicubic; now we need 4x.", [4.0]),
+    ("The freelancers delivered 4x versions, but I need 8x.", [8.0]),
+    ("My phone doubled it, now I need 3x.", [3.0]),
+    # a participle after a want verb or an object is the request, not the past
+    ("I need it enlarged 4x and 8x.", [4.0, 8.0]),
+    ("I'd like the photo enlarged 4x, maybe 6x.", [4.0, 6.0]),
+    # alone, a past factor is still what the question is about
+    ("We tested 2x and 4x and want to know which works.", [2.0, 4.0]),
+    # output versions are no model's own scale
+    ("I need 2x and 3x versions of the logo.", [2.0, 3.0]),
+])
+def test_a_finite_past_verb_dates_its_factor(question, expected):
+    assert scales(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("The noise is negligible, but the scan is blurry.", ["blur"]),
+    ("The photo is grainy. Blur is basically nonexistent.", ["noise"]),
+    # Dutch and German put the negated wish at the clause's end
+    ("Wazige randen wil ik absoluut niet.", []),
+    ("Rauschen möchte ich nicht.", []),
+    ("Het beeld is wazig, dat wil ik niet.", ["blur"]),  # the input is blurry; that is not wanted
+])
+def test_absence_said_after_the_degradation_word(question, expected):
+    assert degradations(question) == expected
+
+
 def test_not_every_cue_word_is_a_contrast():
     assert scales("I only need it 3x bigger.") == [3.0]
     assert scales("My older photos need 4x.") == [4.0]  # old photos are not an old tool

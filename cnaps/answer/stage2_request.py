@@ -112,6 +112,10 @@ CJK_FEAR_BEFORE = r"怕|担心|擔心"
 CJK_FEAR_AFTER = r"까\s?봐|か心配|のが心配|かが心配"
 SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
 CONTENT_WORDS = frozenset(GRAMMAR["content_words"])
+IRREGULAR_PAST = frozenset(GRAMMAR["irregular_past"])
+NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
+PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
+ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
 ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
 # "größer", "agrandir" (the alphabetic ones: CJK stems sit inside words, not at their start)
 FOREIGN_SIZE_STEMS = tuple(fold_accents(s) for s in size_stems() if all(ord(c) < 0x2E80 for c in s))
@@ -717,12 +721,40 @@ class _Parser:
             if low in ("ago", "previously", "formerly", "already", "tried") or (low, nxt) == ("back", "then") \
                     or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
                 return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
+        if verb := self.finite_past_verb(i):
+            return f'contrast: done in the past ("{self.tokens[verb].text}") while another factor is asked now'
+        return None
+
+    def finite_past_verb(self, i: int) -> int | None:
+        """A verb in the simple past before the factor, in its clause, with its subject before it
+        ("our old pipeline just applied 2x", "we did 3x"). A participle is no past: "I need it
+        enlarged 4x", "I'd like the photo enlarged 4x" (a want verb or modal before it asks now)."""
+        # in reading order, with the factor itself: "my phone doubled it"
+        before = list(reversed(self.words_before(i, 12))) + [i]
+        for n, j in enumerate(before):
+            low = self.low(j)
+            if any(self.low(k) in WANT_VERBS | MODALS or self.low(k) == "please" for k in before[:n]):
+                return None
+            regular = len(low) >= 5 and low.endswith("ed") and not low.endswith("eed") and low.isalpha() \
+                and low != "hundred"
+            if not (regular or low in IRREGULAR_PAST):
+                continue
+            k = j - 1
+            while k >= 0 and self.same_clause(j, k) and self.low(k) in PAST_ADVERBS:
+                k -= 1
+            subject = self.low(k) if k >= 0 and self.same_clause(j, k) else ""
+            if subject in ("i", "we", "he", "she", "they", "you", "was", "were", "had") or (
+                    subject.isalpha() and subject not in NON_FINITE_BEFORE | DETERMINERS | WANT_VERBS | MODALS
+                    and not subject.endswith(("ed", "ing")) and self.tokens[k].kind == "word"):
+                return j
         return None
 
     def tool_attribute(self, i: int, last: int) -> str | None:
         """A factor that names a model's own scale ("a SwinIR x4 checkpoint", "my 2x model")."""
         for j in (last + 1, last + 2):
-            if j < len(self.tokens) and self.same_clause(i, j) and self.low(j).startswith(TOOL_NOUNS):
+            # "2x and 3x versions" are outputs, not a model's scale
+            if j < len(self.tokens) and self.same_clause(i, j) and self.low(j).startswith(TOOL_NOUNS) \
+                    and not self.low(j).startswith("version"):
                 return f'contrast: the scale of a model ("{self.span(i, j)[0]}") while another factor is asked'
         return None
 
@@ -938,6 +970,8 @@ class _Parser:
             if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in ALTERNATIVE_PHRASES:
                 return f'negated ("{self.tokens[j].text}")'
         clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
+        if why := self.absent_after(last, clause):
+            return why
         if kind == "noise":
             for j in clause:
                 if self.low(j).startswith(GENERATIVE_WORDS):
@@ -972,6 +1006,21 @@ class _Parser:
                 k = next((k for k in range(j + 1, j + 4) if self.low(k).startswith(SCALING_VERBS)), None)
                 if k is not None:
                     return f'describes the output ("{self.span(j, k)[0]}")'
+        return None
+
+    def absent_after(self, last: int, clause: list[int]) -> str | None:
+        """Absence said after the word: "the noise is negligible", "grain is basically nonexistent",
+        and a wish negated at the clause's end, as Dutch and German do ("Wazige randen wil ik
+        absoluut niet": blurry edges I do not want)."""
+        after = [j for j in clause if j > last and self.tokens[j].kind != "mark"]
+        if after and self.low(after[0]) in COPULAS:
+            for j in after[1:4]:
+                if self.low(j) in ABSENCE_WORDS:
+                    return f'said to be absent ("{self.span(after[0], j)[0]}")'
+        words = [j for j in clause if self.tokens[j].kind != "mark"]
+        if words and words[-1] > last and self.low(words[-1]) == "not" \
+                and any(self.low(j) in WANT_VERBS for j in words if j > last):
+            return f'a wish negated at the clause\'s end ("{self.tokens[words[-1]].text}")'
         return None
 
     def is_process_noun(self, i: int) -> bool:
