@@ -223,6 +223,74 @@ def test_absence_said_after_the_degradation_word(question, expected):
     assert degradations(question) == expected
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("The scanner at the library adds a fine speckle noise to every page.", ["noise"]),
+    ("My cheap phone camera introduced a lot of grain.", ["noise"]),
+    ("The upscaler adds noise to the image.", []),  # the tool's output
+    ("Will the upscaling of my camera photo add grain?", []),  # a question about the output
+    ("The logo has mosquito noise around every letter.", ["jpeg"]),  # a compression artifact
+    ("The plate characters are streaked sideways.", ["blur"]),
+])
+def test_what_a_capture_device_adds_is_the_input(question, expected):
+    assert degradations(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("The only copy is a 120 x 90 avatar. The venue wants it 2400 pixels wide.", [20.0]),
+    ("It is 1000 px wide. The print shop needs it 10 inches wide at 300 dpi.", [3.0]),
+    ("A 9 x 6 cm contact print, scanned at 300 dpi. I'd like a 54 x 36 cm print at the same 300 dpi.", [6.0]),
+    # a measured ratio keeps its role when an optical factor of the same value is a contrast
+    ("Shot with my phone's 2x telephoto lens; the crop is 1500x1000 and the magazine wants 3000x2000.", [2.0]),
+])
+def test_one_side_or_a_print_against_the_same(question, expected):
+    assert scales(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("unscharf ist die Aufnahme eigentlich nicht, und Rauschen sehe ich auch keins.", []),
+    ("Korrelig of wazig is hij niet.", []),
+    ("Das Rauschen stört mich nicht.", ["noise"]),  # it does not bother, but it is there
+    ("la scansione è pulita: niente rumore, niente compressione JPEG", []),
+])
+def test_negation_at_the_clause_end_and_foreign_nothing(question, expected):
+    assert degradations(question) == expected
+
+
+def test_foreign_negation_after_the_word():
+    assert degradations("Zaszumione zdjęcie nie jest, światła było dużo.") == []
+    assert degradations("Хочу увеличить кадры в полтора раза, шума там нет.") == []
+    assert degradations("自作のイラスト（PNG、ノイズも圧縮もなし）を拡大したいです。") == []
+    assert degradations("Das Bild ist unscharf und nicht verrauscht.") == ["blur"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("크기는 그대로 두고 싶고, 두 배로 키울 필요는 없어요.", []),  # no need to enlarge it 2x
+    ("Real-ESRGAN klarar ju bara 4x, jag vill ha tre gånger större.", [3.0]),  # the product's limit
+    ("Jag vill bara ha 4x.", [4.0]),  # "I only want 4x"
+])
+def test_foreign_contrasts(question, expected):
+    assert scales(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Ich bräuchte Ausschnitte zwei- bis vierfach vergrößert.", [2.0, 4.0]),
+    ("Ich will es zwei- oder dreifach.", [2.0, 3.0]),
+])
+def test_a_range_that_shares_its_fold_word(question, expected):
+    assert scales(question) == expected
+
+
+def test_twice_as_needs_a_size():
+    assert scales("I want the clips twice as smooth, 48 fps, at the same resolution.") == []
+    assert scales("Make it twice as large.") == [2.0]
+    assert scales("It should have twice as many pixels.") == [2.0]
+
+
+def test_a_past_factor_alone_is_dated():
+    assert extract_request("Last week I upscaled 300 photos by 2x; now I need to rank them.").dated == [2.0]
+    assert extract_request("Years ago I enlarged it 2x with an app; now I want 6x.").dated == []
+
+
 def test_not_every_cue_word_is_a_contrast():
     assert scales("I only need it 3x bigger.") == [3.0]
     assert scales("My older photos need 4x.") == [4.0]  # old photos are not an old tool

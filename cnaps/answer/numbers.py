@@ -256,6 +256,18 @@ def _multiplier_words(question: str) -> list[Factor]:
     return found
 
 
+def _suspended_number(before: str, lang: Language) -> tuple[float, int, int] | None:
+    """ "zwei- bis vierfach", "2- oder 3fach": the first number of a range leaves its "-fold" to
+    the second. Returns (value, start, end) of "zwei-"."""
+    m = re.search(r"(?<![\w-])([^\W_]+)-\s+[^\W\d_]+\s+$", before)
+    if not m:
+        return None
+    value = read_digits(m.group(1))
+    if value is None:
+        value = read_words(m.group(1).lower(), lang.id)
+    return (value, m.start(1), m.end(1) + 1) if value else None
+
+
 def find_factors(question: str, english_stems: tuple[str, ...] = ()) -> list[Factor]:
     """Every factor expression of a catalog language in the question, leftmost first, not overlapping.
     `english_stems` are the grammar's own scaling verbs, which also count as size words."""
@@ -280,6 +292,8 @@ def find_factors(question: str, english_stems: tuple[str, ...] = ()) -> list[Fac
                         continue
                     rule = f'"{marker}" after a number ({lang.id})'
                     found.append(Factor(value + fraction, start, end, rule))
+                    if not counted and (first := _suspended_number(question[:start], lang)):
+                        found.append(Factor(first[0], first[1], first[2], rule + ", shared by a range"))
     found += _multiplier_words(question)
     for m in re.finditer(rf"(?<![\w.,])(\d+,\d{{1,2}})\s?[x×](?!\w)|(?<![\w.,])[x×](\d+,\d{{1,2}})(?![\d,])", question):
         value = read_digits(m.group(1) or m.group(2))

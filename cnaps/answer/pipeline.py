@@ -113,7 +113,7 @@ def make_report(prompt_path: str | Path, options: AnswerOptions, writer=None) ->
     optional language-model writer's settings (cnaps.answer.llm_writer.LLMSettings)."""
     from cnaps.answer.catalog import load_catalog
     from cnaps.answer.stage1_prompt import load_prompt
-    from cnaps.answer.stage2_request import extract_request
+    from cnaps.answer.stage2_request import extract_request, without_dated_scales
     from cnaps.answer.stage3_topics import detect_topics
     from cnaps.answer.stage4_classify import classify
     from cnaps.answer.stage5_related import judge_related
@@ -131,6 +131,7 @@ def make_report(prompt_path: str | Path, options: AnswerOptions, writer=None) ->
     families = [catalog.match_model(m.name) for m in prompt.models]
     request = extract_request(prompt.question)
     classification = classify(prompt, catalog, request, families)
+    request = without_dated_scales(request, catalog.task(classification.task_id).enlarges)
     topics = detect_topics(prompt.question, list(request.scales), list(request.degradations))
     judgements = judge_related(prompt, classification, catalog, request, families)
     task = catalog.task(classification.task_id)

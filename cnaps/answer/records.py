@@ -62,6 +62,9 @@ class Request(Record):
     scales: list[float]  # asked factors > 1, in order of mention, unique
     degradations: list[Degradation]  # what the input has, in DEGRADATION_ORDER
     keeps_size: bool = False  # the user says the image should not get larger ("I don't need it bigger")
+    # every factor read is of a past event ("last week I upscaled them 2x"): what the question is
+    # about when it asks of that enlargement, background when it asks for another task
+    dated: list[float] = []
     evidence: list[Evidence] = []
     ignored: list[Ignored] = []
 

@@ -108,6 +108,7 @@ CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
 CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
 # A fear of the output: before the word in Chinese (怕放大后更糊, 担心会变糊), after it in Korean and
 # Japanese ("노이즈가 생길까 봐", "ぼやけるか心配"); "노이즈가 많아서 걱정" worries about the input.
+CJK_NO_NEED = r"필요(는|가|도)?\s*없|必要(は|も)?(ない|ありません|ないです)|いりません|不需要|不用|没必要|沒必要"
 CJK_FEAR_BEFORE = r"怕|担心|擔心"
 CJK_FEAR_AFTER = r"까\s?봐|か心配|のが心配|かが心配"
 SUFFICIENT_WORDS = frozenset(GRAMMAR["sufficient_words"])
@@ -116,6 +117,7 @@ IRREGULAR_PAST = frozenset(GRAMMAR["irregular_past"])
 NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
 PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
 ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
+CAPTURE_DEVICES = tuple(GRAMMAR["capture_devices"])
 ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
 # "größer", "agrandir" (the alphabetic ones: CJK stems sit inside words, not at their start)
 FOREIGN_SIZE_STEMS = tuple(fold_accents(s) for s in size_stems() if all(ord(c) < 0x2E80 for c in s))
@@ -324,6 +326,7 @@ class Reading:
 class _Parser:
     def __init__(self, question: str):
         self.question = question
+        self.dated: set[float] = set()  # factors of a past event, kept because nothing else is asked
         self.tokens = tokenize(question)
         _assign_clauses(self.tokens)
         self.readings: list[Reading] = []
@@ -501,7 +504,10 @@ class _Parser:
         if t.hyphen_after and after not in ("size", "sized"):
             return  # double-check, triple-click
         if t.low in ("twice", "thrice"):
-            ok = after == "as" or after in COMPARATIVES or (after in DETERMINERS and self.low(i + 2) in SIZE_NOUNS)
+            # "twice as big", "twice as many pixels"; "twice as smooth" (a frame rate) is no size
+            as_size = after == "as" and (self.low(i + 2) in ADJECTIVES | SIZE_ADJECTIVES | SIZE_NOUNS
+                                         or self.low(i + 2) in ("many", "much", "wide", "long"))
+            ok = as_size or after in COMPARATIVES or (after in DETERMINERS and self.low(i + 2) in SIZE_NOUNS)
         elif t.low in MULTIPLIERS:  # base form: a verb only when an object or the clause's end follows
             clause_ends = i + 1 >= len(self.tokens) or self.tokens[i + 1].kind == "mark"
             is_noun = self.low(i - 1) in ("a", "an", "the")  # "a double exposure", "it's a double"
@@ -597,9 +603,51 @@ class _Parser:
                     return {i, src_i}
         return set()
 
+    def side(self, last: int) -> str | None:
+        """ "2400 pixels wide", "10 inches tall": which side a length measures, if it says."""
+        for j in (last + 1, last + 2):
+            if self.low(j) in ("wide", "width", "across"):
+                return "width"
+            if self.low(j) in ("tall", "high", "height"):
+                return "height"
+        return None
+
+    def side_ratio(self, measures) -> set[int]:
+        """One side against the same side: "a 120 x 90 avatar ... wants it 2400 pixels wide" (20x),
+        "1000 px wide ... needs it 10 inches wide at 300 dpi" (3x), and a print against a print in
+        the same unit, "a 9 x 6 cm print ... I'd like a 54 x 36 cm print" (6x). The target comes
+        later, after a target cue. Returns the first tokens of the two sizes read."""
+        dpi = self.print_density()
+        per_inch = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}
+        lengths = [(i, i + (t.unit not in per_inch), t.value, None, False) for i, t in enumerate(self.tokens)
+                   if t.kind == "num" and (t.unit in per_inch or self.low(i + 1) in per_inch)
+                   and self.side(i + (t.unit not in per_inch))]  # "10 inches wide"
+        for i, last, width, height, pixels in sorted(measures + lengths):
+            if not self.is_target(i) and not any(self.low(j) in WANT_VERBS for j in self.words_before(i, 5)):
+                continue
+            unit = self.tokens[last].unit or (self.low(last) if self.low(last) in per_inch else self.low(last + 1))
+            for src_i, src_last, src_w, src_h, src_pixels in reversed([m for m in measures if m[0] < i]):
+                src_unit = self.tokens[src_last].unit or self.low(src_last + 1)
+                ratio = None
+                if height is not None and src_h is not None and not pixels and not src_pixels \
+                        and unit == src_unit and unit in per_inch:
+                    ratio = width / src_w if abs(height / src_h - width / src_w) <= 0.02 * width / src_w else None
+                elif height is None and (which := self.side(last)):
+                    have = src_w if src_h is None or which == "width" else src_h
+                    if src_h is None and self.side(src_last) != which or not src_pixels:
+                        continue
+                    want = width if pixels else width * dpi / per_inch[unit] if dpi and unit in per_inch else None
+                    ratio = round(want / have, 2) if want else None
+                if ratio and ratio > 1:
+                    self.explained.update(range(src_i, src_last + 1))
+                    self.read(ratio, i, last, f'size ratio "{self.span(src_i, src_last)[0]}" -> '
+                                              f'"{self.span(i, last)[0]}"')
+                    return {i, src_i}
+        return set()
+
     def sizes_and_ratios(self) -> None:
         measures = self.measures()
-        used: set[int] = self.print_size_ratio(measures)
+        used: set[int] = self.print_size_ratio(measures) or self.side_ratio(measures)
         for n, (i, last, width, height, pixels) in enumerate(measures):
             target = self.is_target(i)
             same_kind = [m for m in measures if m[4] and (m[3] is None) == (height is None) and m[0] not in used]
@@ -675,6 +723,16 @@ class _Parser:
     def contrast_cue(self, i: int) -> str | None:
         """Why the factor at token i is a contrast rather than the request, else None."""
         before = self.words_before(i, 40)  # the whole clause before the factor, nearest first
+        # Korean and Japanese say "there is no need" after the verb: "두 배로 키울 필요는 없어요",
+        # "2倍にする必要はない"
+        after = "".join(self.tokens[j].text for j in range(i + 1, i + 5) if self.same_clause(i, j))
+        if m := re.search(CJK_NO_NEED, self.tokens[i].text + after):
+            return f'negated ("{m.group()}")'
+        # "Real-ESRGAN klarar ju bara 4x": a product name as the subject, its "only" glossed
+        for j in before[:3]:
+            if self.low(j) == "only" and self.tokens[j].text.lower() != "only" and before \
+                    and self.is_product_name(min(before)):
+                return f'contrast: a tool\'s limit ("{self.tokens[min(before)].text} ... {self.tokens[j].text}")'
         for j in before[:4]:
             low = self.low(j)
             if low in NEGATORS and self.low(j + 1) not in ("more", "less", "only", "just", "merely"):
@@ -712,6 +770,15 @@ class _Parser:
                     self.low(k).startswith(TOOL_NOUNS) or self.low(k) in AFTER_CUES for k in range(j + 1, j + 5)):
                 return f'contrast: what another tool does ("{self.span(j, j + 1)[0]} ...")'
         return None
+
+    def is_product_name(self, i: int) -> bool:
+        """ "Real-ESRGAN", "SwinIR", "Topaz4": a capital inside the word or a digit, not a plain word."""
+        t = self.tokens[i]
+        if t.hyphen_after and t.text[:1].isupper() and i + 1 < len(self.tokens):
+            t = self.tokens[i + 1]  # "Real-ESRGAN" is read as "Real", "ESRGAN"
+        text = t.text
+        return t.kind in ("word", "name") and len(text) > 2 and text.lower() not in FILE_FORMAT_WORDS | {
+            "png", "raw", "iso", "tiff"} and (any(c.isupper() for c in text[1:]) or any(c.isdigit() for c in text))
 
     def past_marker(self, i: int) -> str | None:
         """A time-in-the-past cue in the factor's clause ("ago", "last year", "back then")."""
@@ -782,10 +849,13 @@ class _Parser:
                 self.ignore(r.first, r.last, when)
             else:
                 kept.append(r)
+                if not asked_now and not self.tool_attribute(r.first, r.last):
+                    self.dated.add(r.value)
         scales: list[float] = []
         evidence: list[Evidence] = []
         for r in sorted(kept, key=lambda r: r.first):
-            if any(abs(r.value - c) < 1e-9 for c in contrasted):
+            # a size ratio is measured, not written: it keeps its own role ("a 2x lens ... 1500x1000 -> 3000x2000")
+            if any(abs(r.value - c) < 1e-9 for c in contrasted) and not r.rule.startswith(("size ratio", "print size")):
                 self.ignore(r.first, r.last, "the same factor is a contrast elsewhere in the question")
                 continue
             if r.value <= 1:
@@ -906,6 +976,8 @@ class _Parser:
             return None
         at = t.text.find(stem)
         before, after = t.text[max(0, at - 3):at], t.text[at + len(stem):at + len(stem) + 5]
+        if after[:1] in ("も", "도"):  # "ノイズも圧縮もなし", "노이즈도 압축도 없어요": neither ... nor
+            after = t.text[at + len(stem):at + len(stem) + 12]
         if re.search(CJK_NEGATION_BEFORE, before) or re.search(CJK_NEGATION_AFTER, after):
             return f'negated ("{t.text}")'
         return None
@@ -978,7 +1050,8 @@ class _Parser:
                     return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
         before = self.words_before(first, 6)
         for j in before[:4]:
-            if self.low(j).startswith(CREATION_VERBS):
+            if self.low(j).startswith(CREATION_VERBS) \
+                    and not self.device_adds(j):
                 return f'describes the output ("{self.tokens[j].text}")'
             if self.low(j) in RESULT_VERBS and any(self.low(k) in MODALS for k in self.words_before(j, 3)):
                 return f'describes a feared or future output ("{self.tokens[j].text}")'
@@ -1008,6 +1081,14 @@ class _Parser:
                     return f'describes the output ("{self.span(j, k)[0]}")'
         return None
 
+    def device_adds(self, j: int) -> bool:
+        """ "The scanner at the library adds speckle noise": a capture device, the subject of a
+        finite creation verb, made the input so. "Will the upscaling of my camera photo add grain?"
+        asks about the output (a bare verb after a modal)."""
+        before = self.words_before(j, 6)
+        return self.low(j).endswith(("s", "ed")) and not any(self.low(k) in MODALS for k in before) \
+            and any(self.low(k).startswith(CAPTURE_DEVICES) for k in before)
+
     def absent_after(self, last: int, clause: list[int]) -> str | None:
         """Absence said after the word: "the noise is negligible", "grain is basically nonexistent",
         and a wish negated at the clause's end, as Dutch and German do ("Wazige randen wil ik
@@ -1017,10 +1098,15 @@ class _Parser:
             for j in after[1:4]:
                 if self.low(j) in ABSENCE_WORDS:
                     return f'said to be absent ("{self.span(after[0], j)[0]}")'
-        words = [j for j in clause if self.tokens[j].kind != "mark"]
-        if words and words[-1] > last and self.low(words[-1]) == "not" \
-                and any(self.low(j) in WANT_VERBS for j in words if j > last):
-            return f'a wish negated at the clause\'s end ("{self.tokens[words[-1]].text}")'
+        # Other languages put the negation after the word: "unscharf ist die Aufnahme nicht",
+        # "Korrelig of wazig is hij niet", "Zaszumione zdjęcie nie jest", "шума там нет",
+        # "Wazige randen wil ik niet". A glossed "no" ends the clause; a glossed "not" needs a copula,
+        # a verb of seeing or a wish beside it: "Das Rauschen stört mich nicht" still has the noise.
+        words = [j for j in clause if self.tokens[j].kind != "mark" and j > last][:6]
+        glossed = [j for j in words if self.low(j) in ("not", "no") and self.tokens[j].text.lower() != self.low(j)]
+        if glossed and (self.low(glossed[-1]) == "no" and glossed[-1] == words[-1] or any(
+                self.low(j) in WANT_VERBS | COPULAS | {"see", "are"} for j in words)):
+            return f'negated after the word ("{self.tokens[glossed[-1]].text}")'
         return None
 
     def is_process_noun(self, i: int) -> bool:
@@ -1110,6 +1196,19 @@ class _Parser:
                     rule="implied: low light or high ISO means sensor noise"))
 
 
+def without_dated_scales(request: Request, task_enlarges: bool) -> Request:
+    """A question classified as a task that does not enlarge asks nothing of its past factors:
+    "Last week I upscaled them 2x ... can a model score them?" has no scale to run."""
+    if task_enlarges or not request.dated:
+        return request
+    dropped = [Ignored(text=e.text, start=e.start, end=e.end,
+                       why="a past enlargement; the question asks for another task now")
+               for e in request.evidence if e.kind == "scale"]
+    return request.model_copy(update={
+        "scales": [], "dated": [], "evidence": [e for e in request.evidence if e.kind != "scale"],
+        "ignored": sorted(request.ignored + dropped, key=lambda x: x.start)})
+
+
 def extract_request(question: str) -> Request:
     """The factors the question asks for and the degradations its input has, with evidence."""
     parser = _Parser(question)
@@ -1118,6 +1217,7 @@ def extract_request(question: str) -> Request:
     degradations, degradation_evidence = parser.degradations()
     kept = [] if scales else parser.size_kept()
     ignored = sorted(parser.ignored, key=lambda x: x.start)
-    return Request(scales=scales, degradations=degradations, keeps_size=bool(kept),
+    dated = [f for f in scales if f in parser.dated] if all(f in parser.dated for f in scales) else []
+    return Request(scales=scales, degradations=degradations, keeps_size=bool(kept), dated=dated,
                    evidence=sorted(scale_evidence, key=lambda e: e.start) + degradation_evidence + kept,
                    ignored=ignored)

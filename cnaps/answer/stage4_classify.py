@@ -29,6 +29,9 @@ SCALE_WEIGHT = CORE_WEIGHT + 1
 # ... and any factor is what arbitrary-scale super-resolution does: it wins a tie with a
 # fixed-scale model listed beside it.
 ANY_SCALE_TASK, ANY_SCALE_BONUS = "arbitrary-scale-super-resolution", 1.0
+# A factor of a past event only ("last week I upscaled them 2x ... now rank them") is background:
+# it points weakly to enlarging, and a phrase of another task outweighs it.
+DATED_SCALE_WEIGHT = 1.0
 DEGRADATION_WEIGHT = 1.0  # an input with noise (blur) points, weakly, to the task that removes it
 MIN_SCORE = 2.0  # below this, the task is "unknown" rather than a guess
 # A question this close in meaning to a task outside the catalog (areas.toml `outside_task`) is
@@ -103,6 +106,8 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
             # a fixed-scale model is trained for whole factors (x2, x3, x4): 1.5x does not point to it
             if task.enlarges and (task.id == ANY_SCALE_TASK or all(f == int(f) for f in request.scales)):
                 weight = SCALE_WEIGHT + (ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0)
+                if request.dated:
+                    weight = DATED_SCALE_WEIGHT + (ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0) / 2
                 scores[task.id] += weight
                 text_scores[task.id] += weight
                 evidence[task.id].append(f"question asks for a magnification factor ({asked}, +{weight:g})")
