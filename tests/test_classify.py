@@ -240,6 +240,21 @@ def test_the_words_of_a_refused_enlargement_are_no_evidence_for_it(catalog):
     assert classify_prompt(prompt, catalog).task_id == "image-denoising"
 
 
+def test_every_phrase_of_a_refused_enlargement_is_no_evidence(catalog):
+    prompt = question_only("Can you turn my harbour photo into something like a Monet painting? Keep the "
+                           "same resolution, I don't want it upscaled.", model="SISR-Any-LIIF-EDSR")
+    result = classify_prompt(prompt, catalog)
+    assert (result.task_id, result.area) == ("unknown", "style-transfer")
+    assert "refuses" in result.evidence[0]
+
+
+def test_a_past_enlargement_alone_does_not_outweigh_another_task(catalog):
+    prompt = two_models("Last week I upscaled 300 listing photos by 2x with three apps. Now I need to rank "
+                        "the versions and keep the best-looking one. Can a model score them without a "
+                        "reference image?", "IQA-MUSIQ", "SISR-Any-LIIF-EDSR")
+    assert classify_prompt(prompt, catalog).task_id == "image-quality-assessment"
+
+
 def test_an_unknown_model_with_a_question_that_means_a_task_outside_the_catalog(catalog):
     prompt = question_only("From one drone photo, which trees are closer to the camera? "
                            "Can the model tell how far away each tree is in metres?", model="MiDaS")

@@ -280,6 +280,10 @@ def test_a_range_that_shares_its_fold_word(question, expected):
     assert scales(question) == expected
 
 
+def test_a_factor_wanted_in_so_many_words_survives_the_same_factor_contrasted():
+    assert scales("I want two versions, 4x and 6x. As far as I know Real-ESRGAN only does 4x.") == [4.0, 6.0]
+
+
 def test_twice_as_needs_a_size():
     assert scales("I want the clips twice as smooth, 48 fps, at the same resolution.") == []
     assert scales("Make it twice as large.") == [2.0]

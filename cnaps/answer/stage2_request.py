@@ -855,7 +855,11 @@ class _Parser:
         evidence: list[Evidence] = []
         for r in sorted(kept, key=lambda r: r.first):
             # a size ratio is measured, not written: it keeps its own role ("a 2x lens ... 1500x1000 -> 3000x2000")
-            if any(abs(r.value - c) < 1e-9 for c in contrasted) and not r.rule.startswith(("size ratio", "print size")):
+            # ... and so does a factor wanted in so many words ("I want two versions, 4x and 6x ...
+            # Real-ESRGAN only does 4x")
+            wanted = any(self.low(j) in WANT_VERBS for j in self.words_before(r.first, 8))
+            if any(abs(r.value - c) < 1e-9 for c in contrasted) and not wanted \
+                    and not r.rule.startswith(("size ratio", "print size")):
                 self.ignore(r.first, r.last, "the same factor is a contrast elsewhere in the question")
                 continue
             if r.value <= 1:
@@ -896,7 +900,9 @@ class _Parser:
 
     def size_kept(self) -> list[Evidence]:
         """ "I don't need it any bigger", "keep the size as it is", "the resolution is fine": the
-        user wants no enlargement (then the task is not super-resolution, whatever is listed)."""
+        user wants no enlargement (then the task is not super-resolution, whatever is listed). Every
+        such phrase is returned: its words are no evidence for an enlarging task."""
+        out: list[Evidence] = []
         for i, t in enumerate(self.tokens):
             low = t.low
             sized = (low in SIZE_NOUNS | COMPARATIVES | SIZE_ADJECTIVES or low.startswith(INCREASE_VERBS)
@@ -917,9 +923,9 @@ class _Parser:
             if first is not None:
                 last = i + 2 if fine else i
                 text, start, end = self.span(first, last)
-                return [Evidence(kind="keeps-size", value="no enlargement", text=text, start=start, end=end,
-                                 rule="the question says the image should not get larger")]
-        return []
+                out.append(Evidence(kind="keeps-size", value="no enlargement", text=text, start=start, end=end,
+                                    rule="the question says the image should not get larger"))
+        return out
 
     def stem_matches(self, found: dict[Degradation, list[Evidence]], used: set[int]) -> None:
         """Degradation words of the other catalog languages ("körnig", "floue", "模糊"), with the same

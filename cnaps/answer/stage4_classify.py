@@ -132,7 +132,8 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
     if scores[best.id] < MIN_SCORE:
         unknown = catalog.task(UNKNOWN_TASK)
         note = (f"no task reached the minimum score {MIN_SCORE:g} (best: {best.id} at {scores[best.id]:g}); "
-                "no recommended model matches a catalog family")
+                + ("the recommended model enlarges, which the question refuses" if request.keeps_size and any(families)
+                   else "no recommended model matches a catalog family"))
         outside = _outside_task(prompt.question, catalog)
         meant = [f"the question means {outside[0].name} (similarity {outside[1]:.2f}), a task outside "
                  "the catalog"] if outside else []
