@@ -118,6 +118,7 @@ NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
 PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
 ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
 CAPTURE_DEVICES = tuple(GRAMMAR["capture_devices"])
+UNITS_PER_INCH = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}
 ELISION = re.compile(r"^\w{1,2}'")  # French and Italian "l'agrandir", "d'ingrandire"
 # "größer", "agrandir" (the alphabetic ones: CJK stems sit inside words, not at their start)
 FOREIGN_SIZE_STEMS = tuple(fold_accents(s) for s in size_stems() if all(ord(c) < 0x2E80 for c in s))
@@ -588,7 +589,7 @@ class _Parser:
             return set()
         for i, last, width, height, pixels in measures:
             unit = self.tokens[last].unit or self.low(last + 1)
-            per_inch = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}.get(unit)
+            per_inch = UNITS_PER_INCH.get(unit)
             if pixels or height is None or per_inch is None:
                 continue
             wanted = sorted((width * dpi / per_inch, height * dpi / per_inch))
@@ -618,7 +619,7 @@ class _Parser:
         the same unit, "a 9 x 6 cm print ... I'd like a 54 x 36 cm print" (6x). The target comes
         later, after a target cue. Returns the first tokens of the two sizes read."""
         dpi = self.print_density()
-        per_inch = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}
+        per_inch = UNITS_PER_INCH
         lengths = [(i, i + (t.unit not in per_inch), t.value, None, False) for i, t in enumerate(self.tokens)
                    if t.kind == "num" and (t.unit in per_inch or self.low(i + 1) in per_inch)
                    and self.side(i + (t.unit not in per_inch))]  # "10 inches wide"
