@@ -42,3 +42,20 @@ def test_prompt_at_the_cap_is_read(tmp_path):
     with pytest.raises(PromptError) as exc:
         load_prompt(path)
     assert "is over" not in str(exc.value)
+
+
+def test_a_prompt_whose_models_have_no_link_at_all_is_refused(tmp_path, capsys):
+    """Its answer could cite nothing for the models it explains: exit 2, one line, nothing written."""
+    from cnaps.cli import main
+
+    path = tmp_path / "nolinks.txt"
+    path.write_text('A user has asked the following question:\n"Make it 3x bigger."\n\n'
+                    "### Recommended AI Models:\nModel: SISR-Any-LIIF-EDSR\n\nModel: DN-DnCNN\n")
+    with pytest.raises(PromptError, match="no recommended model has a 'Paper:' or 'GitHub:' link"):
+        load_prompt(path)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main(["answer", str(path), "--out", str(out)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0] and not out.exists()

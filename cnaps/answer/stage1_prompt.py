@@ -100,7 +100,13 @@ def load_prompt(path) -> ParsedPrompt:
             "save it as UTF-8") from None
     if "\x00" in text:
         raise PromptError(f"prompt file {path.name!r} contains NUL bytes: expected a text file, got binary data")
-    return parse_prompt(text, source=path.name)
+    prompt = parse_prompt(text, source=path.name)
+    # A prompt file in the seed format gives each model its sources; with none at all, the answer
+    # could cite nothing it was given for the models it explains.
+    if not any(m.paper_url or m.github_url for m in prompt.models):
+        raise PromptError(f"{path.name}: no recommended model has a 'Paper:' or 'GitHub:' link: add the "
+                          "links under each 'Model:' line (the answer cites only the prompt's sources)")
+    return prompt
 
 
 def parse_prompt(text: str, source: str = "<prompt>") -> ParsedPrompt:
