@@ -66,7 +66,8 @@ def test_words_inside_other_terms_do_not_raise_topics():
 def test_questions_in_other_languages_are_read_by_meaning(question, topic):
     topics = detect_topics(question, [], [])
     assert topics.ids[:1] == [topic]
-    assert "a sentence means" in topics.evidence[0]
+    # by meaning, or by a word of the topic in that language (catalog/topics.toml `stems`)
+    assert "a sentence means" in topics.evidence[0] or "question says" in topics.evidence[0]
 
 
 def test_a_plain_request_to_enlarge_raises_no_topic():
@@ -76,3 +77,19 @@ def test_a_plain_request_to_enlarge_raises_no_topic():
 def test_english_questions_keep_their_phrases():
     topics = detect_topics("Can it do 4x on a big panorama without running out of memory?", [4.0], [])
     assert topics.ids[0] == "memory" and 'question says "out of memory"' in topics.evidence[0]
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("Bleiben die Kanten der Dachziegel sauber, oder gibt es Treppchen?", "edges"),
+    ("線画の輪郭がギザギザになったりしないか心配です。", "edges"),
+    ("Сколько времени это займёт, и не будет ли быстрее обрабатывать кадры как видео?", "speed"),
+    ("我的显卡只有4GB内存，够用吗？", "memory"),
+    ("Come funziona l'addestramento del modello?", "training"),
+])
+def test_a_foreign_word_of_the_topic_raises_it(question, topic):
+    assert topic in detect_topics(question, [], []).ids
+
+
+def test_foreign_stems_read_only_foreign_sentences():
+    # "bordering" starts like French "bord", but an English sentence is read by the phrases
+    assert detect_topics("I want it four times bigger, bordering on too much.", [], []).ids == []

@@ -28,6 +28,7 @@ class Topic:
     phrases: tuple[str, ...]
     concepts: tuple[str, ...]
     unmeasured: str = ""  # what holds for any model when cnaps measured nothing (catalog/topics.toml)
+    stems: tuple[str, ...] = ()  # words of other languages that raise it (catalog/topics.toml)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Meaning:
 def load_topics() -> tuple[tuple[Topic, ...], Meaning]:
     """catalog/topics.toml: the topics in the order answers take them, and how close by meaning."""
     data = tomllib.loads(TOPICS_FILE.read_text(encoding="utf-8"))
-    topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"]), t.get("unmeasured", ""))
-                   for t in data["topic"])
+    topics = tuple(Topic(t["id"], t["name"], tuple(t["phrases"]), tuple(t["concepts"]), t.get("unmeasured", ""),
+                         tuple(t.get("stems", ()))) for t in data["topic"])
     m = data["meaning"]
     return topics, Meaning(float(m["threshold"]), float(m["margin"]), tuple(m["neutral"]))
 
@@ -98,6 +99,18 @@ def _foreign_sentences(question: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _foreign_stem_spans(question: str, stems: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the words of the foreign sentences that start with a stem, or contain a CJK one."""
+    spans = []
+    for start, end in _foreign_sentences(question):
+        sentence = question[start:end].lower()
+        for stem in stems:
+            cjk = re.match("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", stem)
+            pattern = re.escape(stem) if cjk else rf"(?<![^\W\d_]){re.escape(stem)}"
+            spans += [(start + m.start(), start + m.end()) for m in re.finditer(pattern, sentence)]
+    return spans
+
+
 def _topics_by_meaning(question: str, asking: list[tuple[int, int]], topics: tuple[Topic, ...],
                        meaning: Meaning, already: set[str]) -> list[tuple[bool, int, str, str]]:
     """Topics of the sentences in other languages, each the nearest concept above the threshold
@@ -134,6 +147,7 @@ def detect_topics(question: str, scales: list[float], degradations: list[str]) -
     found: list[tuple[bool, int, str, str]] = []
     for topic in topics:
         spans = [span for p in topic.phrases for span in _spans(p, text_tokens)]
+        spans += _foreign_stem_spans(question, topic.stems)
         if spans:
             start, end = min(spans, key=lambda sp: (not _inside(sp, asking), sp))
             found.append((not _inside((start, end), asking), start, topic.id,
