@@ -267,6 +267,7 @@ def test_foreign_negation_after_the_word():
     ("크기는 그대로 두고 싶고, 두 배로 키울 필요는 없어요.", []),  # no need to enlarge it 2x
     ("Real-ESRGAN klarar ju bara 4x, jag vill ha tre gånger större.", [3.0]),  # the product's limit
     ("Jag vill bara ha 4x.", [4.0]),  # "I only want 4x"
+    ("Ska jag välja Real-ESRGAN eller LIIF? Real-ESRGAN klarar ju bara 4x, jag vill ha tre gånger större.", [3.0]),
 ])
 def test_foreign_contrasts(question, expected):
     assert scales(question) == expected

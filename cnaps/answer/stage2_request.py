@@ -730,10 +730,11 @@ class _Parser:
         if m := re.search(CJK_NO_NEED, self.tokens[i].text + after):
             return f'negated ("{m.group()}")'
         # "Real-ESRGAN klarar ju bara 4x": a product name as the subject, its "only" glossed
+        subject = min((j for j in before if self.tokens[j].kind != "mark"), default=None)
         for j in before[:3]:
-            if self.low(j) == "only" and self.tokens[j].text.lower() != "only" and before \
-                    and self.is_product_name(min(before)):
-                return f'contrast: a tool\'s limit ("{self.tokens[min(before)].text} ... {self.tokens[j].text}")'
+            if self.low(j) == "only" and self.tokens[j].text.lower() != "only" and subject is not None \
+                    and self.is_product_name(subject):
+                return f'contrast: a tool\'s limit ("{self.tokens[subject].text} ... {self.tokens[j].text}")'
         for j in before[:4]:
             low = self.low(j)
             if low in NEGATORS and self.low(j + 1) not in ("more", "less", "only", "just", "merely"):
