@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+# Kana, CJK ideographs and Hangul: scripts written without spaces between words (Korean aside)
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 SUFFIXES = ("ing", "ly", "ed", "est", "er", "es", "s", "y", "e")
 
 

@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 from cnaps.answer.catalog import load_degradation_meaning, load_degradations, load_grammar
+from cnaps.answer.lexicon import CJK_CHARS
 from cnaps.answer.numbers import find_factors, fold_accents, gloss, size_stems
 from cnaps.answer.records import (
     DEGRADATION_ORDER,
@@ -212,7 +213,7 @@ def fmt_value(value: float) -> str:
 
 
 # Kana, CJK ideographs and Hangul: a run of them is split from digits and Latin letters around it.
-CJK_RUN = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+)")
+CJK_RUN = re.compile(f"([{CJK_CHARS}]+)")
 
 
 def _tokens(question: str) -> list[Token]:
@@ -363,6 +364,10 @@ class _Parser:
                                      and not t.low.endswith(("er", "ers"))):
                 return t.text
         return None
+
+    def is_glossed(self, i: int) -> bool:
+        """The word at `i` is another language's, read as its English gloss ("nicht" as "not")."""
+        return self.tokens[i].text.lower() != self.low(i)
 
     def foreign_size_word(self, i: int) -> bool:
         """ "agrandir", "l'ingrandimento", "größer": a scaling verb or size word of another language."""
@@ -732,7 +737,7 @@ class _Parser:
         # "Real-ESRGAN klarar ju bara 4x": a product name as the subject, its "only" glossed
         subject = min((j for j in before if self.tokens[j].kind != "mark"), default=None)
         for j in before[:3]:
-            if self.low(j) == "only" and self.tokens[j].text.lower() != "only" and subject is not None \
+            if self.low(j) == "only" and self.is_glossed(j) and subject is not None \
                     and self.is_product_name(subject):
                 return f'contrast: a tool\'s limit ("{self.tokens[subject].text} ... {self.tokens[j].text}")'
         for j in before[:4]:
@@ -753,7 +758,7 @@ class _Parser:
                 return f'contrast: a tool\'s limit ("only {self.tokens[j + 1].text}")'
             # German puts the verb last ("das Modell nur genau 2x kann"): the glossed "only" after
             # the tool is the limit; English has the "only does" rule above
-            if low == "only" and self.tokens[j].text.lower() != "only" \
+            if low == "only" and self.is_glossed(j) \
                     and any(self.low(k).startswith(TOOL_NOUNS) for k in words if k < j):
                 return f'contrast: a tool\'s limit ("{self.tokens[j].text}" after naming the tool)'
             tool_follows = any(self.low(k).startswith(TOOL_NOUNS) for k in (j + 1, j + 2))
@@ -1101,7 +1106,7 @@ class _Parser:
         """Absence said after the word: "the noise is negligible", "grain is basically nonexistent",
         and a wish negated at the clause's end, as Dutch and German do ("Wazige randen wil ik
         absoluut niet": blurry edges I do not want)."""
-        after = [j for j in clause if j > last and self.tokens[j].kind != "mark"]
+        after = [j for j in clause if j > last and self.tokens[j].kind != "mark"]  # the words after it
         if after and self.low(after[0]) in COPULAS:
             for j in after[1:4]:
                 if self.low(j) in ABSENCE_WORDS:
@@ -1110,8 +1115,8 @@ class _Parser:
         # "Korrelig of wazig is hij niet", "Zaszumione zdjęcie nie jest", "шума там нет",
         # "Wazige randen wil ik niet". A glossed "no" ends the clause; a glossed "not" needs a copula,
         # a verb of seeing or a wish beside it: "Das Rauschen stört mich nicht" still has the noise.
-        words = [j for j in clause if self.tokens[j].kind != "mark" and j > last][:6]
-        glossed = [j for j in words if self.low(j) in ("not", "no") and self.tokens[j].text.lower() != self.low(j)]
+        words = after[:6]
+        glossed = [j for j in words if self.low(j) in ("not", "no") and self.is_glossed(j)]
         if glossed and (self.low(glossed[-1]) == "no" and glossed[-1] == words[-1] or any(
                 self.low(j) in WANT_VERBS | COPULAS | {"see", "are"} for j in words)):
             return f'negated after the word ("{self.tokens[glossed[-1]].text}")'
@@ -1225,7 +1230,7 @@ def extract_request(question: str) -> Request:
     degradations, degradation_evidence = parser.degradations()
     kept = [] if scales else parser.size_kept()
     ignored = sorted(parser.ignored, key=lambda x: x.start)
-    dated = [f for f in scales if f in parser.dated] if all(f in parser.dated for f in scales) else []
+    dated = list(scales) if all(f in parser.dated for f in scales) else []
     return Request(scales=scales, degradations=degradations, keeps_size=bool(kept), dated=dated,
                    evidence=sorted(scale_evidence, key=lambda e: e.start) + degradation_evidence + kept,
                    ignored=ignored)

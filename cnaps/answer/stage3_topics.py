@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnaps.answer.lexicon import is_english, phrase_stems, sentence_spans, tokens
+from cnaps.answer.lexicon import CJK_CHARS, is_english, phrase_stems, sentence_spans, tokens
 from cnaps.answer.records import Topics
 
 TOPICS_FILE = Path(__file__).resolve().parents[2] / "catalog" / "topics.toml"
@@ -99,23 +99,22 @@ def _foreign_sentences(question: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _foreign_stem_spans(question: str, stems: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Spans of the words of the foreign sentences that start with a stem, or contain a CJK one."""
+def _foreign_stem_spans(question: str, foreign: list[tuple[int, int]], stems: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the words of the `foreign` sentences that start with a stem, or contain a CJK one."""
     spans = []
-    for start, end in _foreign_sentences(question):
+    for start, end in foreign:
         sentence = question[start:end].lower()
         for stem in stems:
-            cjk = re.match("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", stem)
+            cjk = re.match(f"[{CJK_CHARS}]", stem)
             pattern = re.escape(stem) if cjk else rf"(?<![^\W\d_]){re.escape(stem)}"
             spans += [(start + m.start(), start + m.end()) for m in re.finditer(pattern, sentence)]
     return spans
 
 
-def _topics_by_meaning(question: str, asking: list[tuple[int, int]], topics: tuple[Topic, ...],
-                       meaning: Meaning, already: set[str]) -> list[tuple[bool, int, str, str]]:
-    """Topics of the sentences in other languages, each the nearest concept above the threshold
-    (one topic a sentence: the multilingual model separates the best match, not the runners-up)."""
-    spans = _foreign_sentences(question)
+def _topics_by_meaning(question: str, spans: list[tuple[int, int]], asking: list[tuple[int, int]],
+                       topics: tuple[Topic, ...], meaning: Meaning, already: set[str]) -> list[tuple[bool, int, str, str]]:
+    """Topics of the sentences in other languages (`spans`), each the nearest concept above the
+    threshold (one topic a sentence: the multilingual model separates the best match, not the runners-up)."""
     if not spans:
         return []
     from cnaps.answer.semantic import embed_multilingual
@@ -144,15 +143,16 @@ def detect_topics(question: str, scales: list[float], degradations: list[str]) -
     asking = asking_regions(question)
     text_tokens = tokens(question)
     topics, meaning = load_topics()
+    foreign = _foreign_sentences(question)
     found: list[tuple[bool, int, str, str]] = []
     for topic in topics:
         spans = [span for p in topic.phrases for span in _spans(p, text_tokens)]
-        spans += _foreign_stem_spans(question, topic.stems)
+        spans += _foreign_stem_spans(question, foreign, topic.stems)
         if spans:
             start, end = min(spans, key=lambda sp: (not _inside(sp, asking), sp))
             found.append((not _inside((start, end), asking), start, topic.id,
                           f'{topic.id}: question says "{question[start:end]}"'))
-    found += _topics_by_meaning(question, asking, topics, meaning, {f[2] for f in found})
+    found += _topics_by_meaning(question, foreign, asking, topics, meaning, {f[2] for f in found})
     if asking:
         # The asking sentences say what is wanted; the others set the scene ("the scans are
         # clean, with no grain") and count only when nothing is asked in so many words.

@@ -105,9 +105,8 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         for task in catalog.tasks:
             # a fixed-scale model is trained for whole factors (x2, x3, x4): 1.5x does not point to it
             if task.enlarges and (task.id == ANY_SCALE_TASK or all(f == int(f) for f in request.scales)):
-                weight = SCALE_WEIGHT + (ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0)
-                if request.dated:
-                    weight = DATED_SCALE_WEIGHT + (ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0) / 2
+                bonus = ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0
+                weight = DATED_SCALE_WEIGHT + bonus / 2 if request.dated else SCALE_WEIGHT + bonus
                 scores[task.id] += weight
                 text_scores[task.id] += weight
                 evidence[task.id].append(f"question asks for a magnification factor ({asked}, +{weight:g})")
