@@ -111,6 +111,15 @@ def test_extra_field_is_rejected(tmp_path):
         load_catalog(directory)
 
 
+def test_only_the_arbitrary_scale_task_takes_any_factor(catalog, tmp_path):
+    assert [t.id for t in catalog.tasks if t.any_factor] == ["arbitrary-scale-super-resolution"]
+    directory = copy_catalog(tmp_path)
+    tasks = directory / "tasks.toml"
+    tasks.write_text(tasks.read_text().replace('id = "unknown"', 'id = "unknown"\nany_factor = true', 1))
+    with pytest.raises(ConfigError, match="'unknown': any_factor needs enlarges"):
+        load_catalog(directory)
+
+
 def test_missing_and_broken_files(tmp_path):
     directory = copy_catalog(tmp_path)
     (directory / "papers.toml").write_text("[[paper]\n")

@@ -43,6 +43,8 @@ class Task(BaseModel):
     input: str = Field("the user's image", description="what goes into a model of the task")
     output: str = Field("the processed image", description="what comes out of it")
     enlarges: bool = Field(False, description="the task enlarges images: the scale factor matters")
+    any_factor: bool = Field(False, description="it enlarges by any factor, fractional ones "
+                             "included (a fixed-scale model is trained for whole factors)")
 
 
 class ModelFamily(BaseModel):
@@ -164,6 +166,8 @@ class Catalog(BaseModel):
         for task in self.tasks:
             problems += [f"task {task.id!r}: unknown related task {r!r}" for r in task.related_tasks
                          if r not in task_ids]
+            if task.any_factor and not task.enlarges:
+                problems.append(f"task {task.id!r}: any_factor needs enlarges = true")
         model_ids = {m.id for m in self.models}
         for area in self.areas:
             problems += [f"area {area.id!r}: unknown task {t!r}" for t in area.tasks + area.neighbour_of

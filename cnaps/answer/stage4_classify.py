@@ -28,7 +28,7 @@ MODEL_WEIGHT = 10.0  # a recommended model of a known family: what the workflow 
 SCALE_WEIGHT = CORE_WEIGHT + 1
 # ... and any factor is what arbitrary-scale super-resolution does: it wins a tie with a
 # fixed-scale model listed beside it.
-ANY_SCALE_TASK, ANY_SCALE_BONUS = "arbitrary-scale-super-resolution", 1.0
+ANY_FACTOR_BONUS = 1.0
 # A factor of a past event only ("last week I upscaled them 2x ... now rank them") is background:
 # it points weakly to enlarging, and a phrase of another task outweighs it.
 DATED_SCALE_WEIGHT = 1.0
@@ -104,8 +104,8 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
         asked = ", ".join(f"{s:g}x" for s in request.scales)
         for task in catalog.tasks:
             # a fixed-scale model is trained for whole factors (x2, x3, x4): 1.5x does not point to it
-            if task.enlarges and (task.id == ANY_SCALE_TASK or all(f == int(f) for f in request.scales)):
-                bonus = ANY_SCALE_BONUS if task.id == ANY_SCALE_TASK else 0.0
+            if task.enlarges and (task.any_factor or all(f == int(f) for f in request.scales)):
+                bonus = ANY_FACTOR_BONUS if task.any_factor else 0.0
                 weight = DATED_SCALE_WEIGHT + bonus / 2 if request.dated else SCALE_WEIGHT + bonus
                 scores[task.id] += weight
                 text_scores[task.id] += weight
