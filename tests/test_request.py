@@ -211,6 +211,23 @@ def test_a_finite_past_verb_dates_its_factor(question, expected):
     assert scales(question) == expected
 
 
+@pytest.mark.parametrize("question, expected, dated", [
+    # another person's factor is a contrast when the asker wants another one
+    ("My photographer friend swears by Real-ESRGAN and runs everything at 4x. For the calendar "
+     "I need the crops three and a half times bigger.", [3.5], []),
+    ("My colleague always upscales at 4x. I need 3x.", [3.0], []),
+    ("She enlarges her scans 2x; I need 8x for a poster.", [8.0], []),
+    # alone, it is what the question is about, and it is no request of the asker's
+    ("My brother runs everything at 4x, is that the best?", [4.0], [4.0]),
+    # the asker's words come first, walking back from the factor: their own request
+    ("My friend said I should upscale at 4x, but I want 2x.", [4.0, 2.0], []),
+    ("My daughter's drawing needs 3x, and my friend uses 2x.", [3.0], []),
+])
+def test_someone_elses_factor(question, expected, dated):
+    request = extract_request(question)
+    assert (request.scales, request.dated) == (expected, dated)
+
+
 @pytest.mark.parametrize("question, expected", [
     ("The noise is negligible, but the scan is blurry.", ["blur"]),
     ("The photo is grainy. Blur is basically nonexistent.", ["noise"]),

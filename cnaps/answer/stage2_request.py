@@ -117,6 +117,9 @@ CONTENT_WORDS = frozenset(GRAMMAR["content_words"])
 IRREGULAR_PAST = frozenset(GRAMMAR["irregular_past"])
 NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
 PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
+THIRD_PERSONS = frozenset(GRAMMAR["third_persons"])
+PERSON_NOUNS = tuple(GRAMMAR["person_nouns"])
+ASKER_WORDS = frozenset(GRAMMAR["asker_words"])
 ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
 CAPTURE_DEVICES = tuple(GRAMMAR["capture_devices"])
 UNITS_PER_INCH = {"in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "cm": 2.54, "mm": 25.4}
@@ -823,6 +826,22 @@ class _Parser:
                 return j
         return None
 
+    def others_factor(self, i: int) -> str | None:
+        """Someone else's factor: the nearest subject before it in its sentence is another person
+        ("My photographer friend swears by Real-ESRGAN and runs everything at 4x"), not the asker
+        ("my friend said I should use 4x": "I" and "should" come first, walking back)."""
+        first = self.sentence(i)[0]
+        for j in range(i - 1, max(first, i - 15) - 1, -1):
+            low = self.low(j)
+            if low in ASKER_WORDS | WANT_VERBS | MODALS or low in ("should", "can", "must") \
+                    or low.endswith("n't"):
+                return None
+            person = low.startswith(PERSON_NOUNS) and not low.endswith(("'s", "’s")) \
+                and self.low(j - 1) in DETERMINERS | {"photographer", "best", "old", "a"}
+            if low in THIRD_PERSONS or person:
+                return f'contrast: someone else\'s factor ("{self.tokens[j].text}") while another is asked'
+        return None
+
     def tool_attribute(self, i: int, last: int) -> str | None:
         """A factor that names a model's own scale ("a SwinIR x4 checkpoint", "my 2x model")."""
         for j in (last + 1, last + 2):
@@ -842,7 +861,8 @@ class _Parser:
             if cue:
                 contrasted.setdefault(r.value, cue)
                 self.ignore(r.first, r.last, cue)
-            elif when := self.past_marker(anchor) or self.tool_attribute(r.first, r.last):
+            elif when := self.past_marker(anchor) or self.others_factor(anchor) \
+                    or self.tool_attribute(r.first, r.last):
                 past.append((r, when))
             else:
                 kept.append(r)
