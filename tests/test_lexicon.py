@@ -53,6 +53,9 @@ def test_one_sentence_splitter_for_questions_summaries_and_cjk():
     ("Is it good?", True),
     ("I was in a hurry.", True),  # only shared words, but most of the sentence
     ("Vorrei triplicarne le dimensioni per riuscire a leggere le formule in un modello.", False),
+    # most words with letters English does not write: Vietnamese "to" is "big"
+    ("Tôi cần phóng to gấp đôi để làm hình nền.", False),
+    ("I want my café photo of Zürich 4x bigger.", True),
 ])
 def test_a_word_english_shares_with_other_languages_does_not_make_a_sentence_english(sentence, english):
     assert is_english(sentence) is english

@@ -228,6 +228,60 @@ def test_someone_elses_factor(question, expected, dated):
     assert (request.scales, request.dated) == (expected, dated)
 
 
+def test_a_time_that_opens_the_sentence_dates_its_later_clauses():
+    request = extract_request("Last week I shrank the photos to a third, then brought them back up 3x. "
+                              "How do I measure which result is closer?")
+    assert (request.scales, request.dated) == ([3.0], [3.0])
+    # "now" moves the time: the factor after it is asked
+    assert scales("Last week I tried a few tools, but now I want 3x.") == [3.0]
+    assert scales("Last week I upscaled them 2x, and this time I need 4x.") == [4.0]
+
+
+@pytest.mark.parametrize("question, expected", [
+    # another language's "already" or "yesterday" dates the factor of its clause
+    ("Je l'ai déjà agrandie au double avec Photoshop. Cette fois je voudrais l'agrandir trois fois et demie.", [3.5]),
+    ("Ayer amplié la foto 2x, ahora quiero 4x.", [4.0]),
+    # ... and a time word opening the sentence holds until its "now" (今回は)
+    ("以前、別のツールで2倍にしたことがありますが、今回は960×540のイラストを3840×2160にしたいです。", [4.0]),
+])
+def test_another_languages_time_words_date_a_factor(question, expected):
+    assert scales(question) == expected
+
+
+def test_japanese_negation_in_its_adverbial_and_polite_forms():
+    assert degradations("ノイズはなく、ぼけてもいません。") == []
+
+
+@pytest.mark.parametrize("question, expected", [
+    # a fraction between the number and its "times": two and a half
+    ("Мне нужно увеличить его в два с половиной раза. Почему нельзя взять EDSR на 2x?", [2.5]),
+    # a product name's scale just before the factor is the model's, when another is asked
+    ("I need 3x, is SwinIR x4 close enough?", [3.0]),
+    ("Upscale it with Real-ESRGAN 4x please.", [4.0]),  # alone, it is the request
+    ("I need 3x. Can LIIF do 6x too?", [3.0, 6.0]),  # a verb between: asked
+])
+def test_a_fraction_inside_and_a_models_scale_before(question, expected):
+    assert scales(question) == expected
+
+
+def test_each_factor_of_a_list_before_a_model_noun_is_the_models():
+    assert scales("I need every level from 1.2x up to 3x. Should I run the x2 and x4 EDSR models "
+                  "and resize?") == [1.2, 3.0]
+
+
+@pytest.mark.parametrize("question, expected", [
+    # a question opening with a modal and a verb of becoming asks about the output
+    ("It's grainy. Will it come out looking like a real photo of him, or smeared like an oil painting?",
+     ["noise"]),
+    ("Will the blurry photo look good on a poster?", ["blur"]),  # the input, before the verb
+    # "product photos" are no creation verb's output
+    ("The old CMS re-saved every product photo as JPEG again and again.", ["jpeg"]),
+    ("Die Grafik ist weder verrauscht noch komprimiert.", []),
+])
+def test_degradations_of_the_output_and_of_the_input(question, expected):
+    assert degradations(question) == expected
+
+
 @pytest.mark.parametrize("question, expected", [
     ("The noise is negligible, but the scan is blurry.", ["blur"]),
     ("The photo is grainy. Blur is basically nonexistent.", ["noise"]),

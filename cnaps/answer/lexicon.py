@@ -90,8 +90,16 @@ SHARED_WORDS = frozenset("a an as do i in is me on was will".split())
 SHARED_SHARE = 0.3
 
 
+# English words are written in ASCII ("café" aside): a sentence where this share of the words has
+# other letters is in another language, whatever English-looking words it has (Vietnamese "to"
+# is "big": "Tôi cần phóng to gấp đôi").
+ACCENTED_SHARE = 0.4
+
+
 def is_english(sentence: str) -> bool:
     words = re.findall(r"[^\W\d_]+", sentence.lower())
+    if words and sum(not w.isascii() for w in words) >= ACCENTED_SHARE * len(words):
+        return False
     if ENGLISH_WORDS.intersection(words) - SHARED_WORDS:
         return True
     shared = sum(w in SHARED_WORDS for w in words)

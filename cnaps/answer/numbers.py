@@ -181,6 +181,11 @@ def _number_before(question: str, end: int, lang: Language) -> tuple[float, int]
     if lang.numbers == "korean":
         m = re.search(r"(\d+(?:\.\d+)?|[영일이삼사오육칠팔구십백]+|다섯|여섯|일곱|여덟|아홉|스무|[한두세네열])\s*$", head)
         return (v, m.start()) if m and (v := read_korean(m.group(1))) is not None else None
+    # the fraction between the number and its marker: "в два с половиной раза" (two and a half times)
+    for words, part in lang.fractions:
+        m = re.search(rf"\s+{re.escape(words)}\s*$", head, re.IGNORECASE)
+        if m and (whole := _number_before(question, m.start(), lang)):
+            return whole[0] + part, whole[1]
     m = re.search(rf"({DIGITS})[\s-]?$", head)
     if m:
         return (v, m.start()) if (v := read_digits(m.group(1))) is not None else None

@@ -97,6 +97,7 @@ DEG_NEGATORS = frozenset(GRAMMAR["deg_negators"])
 SCOPE_STOPS = frozenset(GRAMMAR["scope_stops"])
 OUTPUT_WORDS = frozenset(GRAMMAR["output_words"])
 CREATION_VERBS = tuple(GRAMMAR["creation_verbs"])
+CREATION_NOUNS = tuple(GRAMMAR["creation_nouns"])
 MODALS = frozenset(GRAMMAR["modals"])
 RESULT_VERBS = frozenset(GRAMMAR["result_verbs"])
 WORRY_WORDS = tuple(GRAMMAR["worry_words"])
@@ -106,7 +107,7 @@ TASK_VERBS = tuple(GRAMMAR["task_verbs"])
 COPULAS = frozenset(GRAMMAR["copulas"])
 SHOOTING_VERBS = tuple(GRAMMAR["shooting_verbs"])
 CJK_NEGATION_BEFORE = r"[不没無无別别非]"  # 不要糊, 没有噪点
-CJK_NEGATION_AFTER = r"ない|なし|없|않|無し"  # ノイズはない, 노이즈가 없어요
+CJK_NEGATION_AFTER = r"ない|なし|なく|ません|없|않|無し"  # ノイズはない, ノイズはなく, ぼけていません, 노이즈가 없어요
 # A fear of the output: before the word in Chinese (怕放大后更糊, 担心会变糊), after it in Korean and
 # Japanese ("노이즈가 생길까 봐", "ぼやけるか心配"); "노이즈가 많아서 걱정" worries about the input.
 CJK_NO_NEED = r"필요(는|가|도)?\s*없|必要(は|も)?(ない|ありません|ないです)|いりません|不需要|不用|没必要|沒必要"
@@ -118,6 +119,8 @@ IRREGULAR_PAST = frozenset(GRAMMAR["irregular_past"])
 NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
 PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
 THIRD_PERSONS = frozenset(GRAMMAR["third_persons"])
+# "EDSR на 2x", "SwinIR at x4", "Real-ESRGAN für 4x": a preposition between a model and its scale
+SCALE_PREPOSITIONS = frozenset(("at", "for", "на", "для", "à", "pour", "für", "per", "para", "em", "op"))
 PERSON_NOUNS = tuple(GRAMMAR["person_nouns"])
 ASKER_WORDS = frozenset(GRAMMAR["asker_words"])
 ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
@@ -795,11 +798,24 @@ class _Parser:
         clause = [j for j in range(len(self.tokens)) if self.same_clause(i, j)]
         for j in clause:
             low, nxt = self.low(j), self.low(j + 1)
-            if low in ("ago", "previously", "formerly", "already", "tried") or (low, nxt) == ("back", "then") \
+            if low in ("ago", "previously", "formerly", "already", "tried", "yesterday") or (low, nxt) == ("back", "then") \
                     or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
                 return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         if verb := self.finite_past_verb(i):
             return f'contrast: done in the past ("{self.tokens[verb].text}") while another factor is asked now'
+        # "Last week I shrank them to a third, then brought them back up 3x": the time opens the
+        # sentence and holds for its later clauses, until a "now" or "this time" moves it
+        for j in range(i - 1, self.sentence(i)[0] - 1, -1):
+            low, nxt = self.low(j), self.low(j + 1)
+            if low in ("now", "today", "currently") or (low, nxt) == ("this", "time"):
+                break
+            if low in WANT_VERBS | MODALS or low == "please":
+                break  # "The photos from last week, I need them 4x": asked now
+            if low in ("ago", "yesterday", "previously", "earlier") \
+                    or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
+                # the asker's own past, or another language's time word ("以前、別のツールで2倍に…")
+                if self.is_glossed(j) or any(self.low(k) in ASKER_WORDS for k in range(j, i)):
+                    return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         return None
 
     def finite_past_verb(self, i: int) -> int | None:
@@ -843,12 +859,21 @@ class _Parser:
         return None
 
     def tool_attribute(self, i: int, last: int) -> str | None:
-        """A factor that names a model's own scale ("a SwinIR x4 checkpoint", "my 2x model")."""
+        """A factor that names a model's own scale ("a SwinIR x4 checkpoint", "my 2x model", and
+        each factor of "the x2 and x4 EDSR models")."""
+        while self.low(last + 1) in ("and", "or", ",", "/") and self.tokens[last + 2:last + 3] \
+                and self.tokens[last + 2].kind in ("num", "xnum") and self.same_clause(i, last + 2):
+            last += 2  # the list's last factor is the one next to the noun
         for j in (last + 1, last + 2):
             # "2x and 3x versions" are outputs, not a model's scale
             if j < len(self.tokens) and self.same_clause(i, j) and self.low(j).startswith(TOOL_NOUNS) \
                     and not self.low(j).startswith("version"):
                 return f'contrast: the scale of a model ("{self.span(i, j)[0]}") while another factor is asked'
+        # a product name just before it, or with a preposition between: "SwinIR x4", "EDSR на 2x"
+        name = i - 1 if self.low(i - 1) not in SCALE_PREPOSITIONS else i - 2
+        if name >= 0 and self.same_clause(i, name) and self.tokens[name].kind in ("word", "name") \
+                and self.is_product_name(name):
+            return f'contrast: the scale of a model ("{self.span(name, last)[0]}") while another factor is asked'
         return None
 
     def roles(self) -> tuple[list[float], list[Evidence]]:
@@ -1008,7 +1033,8 @@ class _Parser:
         if stem.isascii():
             return None
         at = t.text.find(stem)
-        before, after = t.text[max(0, at - 3):at], t.text[at + len(stem):at + len(stem) + 5]
+        # seven characters after: "ぼけてもいません" (is not blurred either)
+        before, after = t.text[max(0, at - 3):at], t.text[at + len(stem):at + len(stem) + 7]
         if after[:1] in ("も", "도"):  # "ノイズも圧縮もなし", "노이즈도 압축도 없어요": neither ... nor
             after = t.text[at + len(stem):at + len(stem) + 12]
         if re.search(CJK_NEGATION_BEFORE, before) or re.search(CJK_NEGATION_AFTER, after):
@@ -1083,13 +1109,19 @@ class _Parser:
                     return f'noise as a generative model\'s input ("{self.tokens[j].text}"), not a degradation'
         before = self.words_before(first, 6)
         for j in before[:4]:
-            if self.low(j).startswith(CREATION_VERBS) \
+            if self.low(j).startswith(CREATION_VERBS) and not self.low(j).startswith(CREATION_NOUNS) \
                     and not self.device_adds(j):
                 return f'describes the output ("{self.tokens[j].text}")'
             if self.low(j) in RESULT_VERBS and any(self.low(k) in MODALS for k in self.words_before(j, 3)):
                 return f'describes a feared or future output ("{self.tokens[j].text}")'
             if self.low(j) in ("getting", "going", "becoming", "turning") and self.low(j - 1) == "from":
                 return f'describes a feared output ("from {self.tokens[j].text}")'
+        # "Will it come out looking like a real photo of him, or smeared like an oil painting?":
+        # a question that opens with a modal and a verb of becoming asks about the output
+        opening = [j for j in self.sentence(first) if j < first and self.tokens[j].kind != "mark"]
+        if len(opening) > 2 and self.low(opening[0]) in MODALS and self.low(opening[1]) not in ASKER_WORDS \
+                and self.asks(self.sentence(first)[-1]) and any(self.low(j) in RESULT_VERBS for j in opening[1:4]):
+            return f'describes a feared or future output ("{self.span(opening[0], opening[2])[0]} ...")'
         # "J'ai peur que les traits fins et les numéros deviennent flous": a fear said further back,
         # in the same clause, still governs the word (other languages have no "will" to mark it)
         for j in self.words_before(first, 14):
