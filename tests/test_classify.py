@@ -270,3 +270,12 @@ def test_a_factor_asked_outweighs_a_phrase_of_the_degradation_task(catalog):
     # a fractional factor does not point to a fixed-scale model listed first
     mixed = two_models("I need 1.5x and 3x.", "SISR-x4-RealESRGAN", "SISR-Any-LIIF-EDSR")
     assert classify_prompt(mixed, catalog).task_id == SR
+
+
+def test_two_models_of_one_family_count_once(catalog):
+    prompt = parse_prompt(
+        'A user has asked the following question:\n"I need every zoom level from 1.2x up to 3x of a '
+        'painting scan. Should I run the x2 and x4 EDSR models and resize, or use one model?"\n\n'
+        "### Recommended AI Models:\nModel: SISR-x2-EDSR\nModel: LIIF\nModel: SISR-x4-EDSR\n")
+    result = classify_prompt(prompt, catalog)
+    assert result.task_id == SR, result.evidence

@@ -80,9 +80,16 @@ def classify(prompt: ParsedPrompt, catalog: Catalog, request: Request,
     text_scores = dict(scores)
     evidence: dict[str, list[str]] = {t.id: [] for t in catalog.tasks}
 
+    weighed: set[str] = set()
     for model, family in zip(prompt.models, families):
         if family:  # a family trained for several tasks weighs each the same; the question decides
             for task_id in [family.task, *family.also_tasks]:
+                # two fixed-scale models beside one LIIF are one task listed, not twice the evidence
+                if task_id in weighed:
+                    evidence[task_id].append(f'model "{model.name}" is catalog family {family.name} '
+                                             f'({task_id}, already counted)')
+                    continue
+                weighed.add(task_id)
                 scores[task_id] += MODEL_WEIGHT
                 evidence[task_id].append(
                     f'model "{model.name}" is catalog family {family.name} ({task_id}, +{MODEL_WEIGHT:g})')
