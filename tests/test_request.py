@@ -264,6 +264,16 @@ def test_a_fraction_inside_and_a_models_scale_before(question, expected):
     assert scales(question) == expected
 
 
+def test_a_removal_done_before_leaves_no_degradation():
+    assert degradations("I already removed the noise in Lightroom; the photo is not blurry.") == []
+    assert degradations("I want the noise removed.") == ["noise"]  # asked, not done
+
+
+def test_another_languages_colleague_has_someone_elses_factor():
+    assert scales("Mam 2000 zdjęć i każde trzeba powiększyć trzykrotnie, kolega mówił, że on robił "
+                  "nawet ośmiokrotne.") == [3.0]
+
+
 def test_each_factor_of_a_list_before_a_model_noun_is_the_models():
     assert scales("I need every level from 1.2x up to 3x. Should I run the x2 and x4 EDSR models "
                   "and resize?") == [1.2, 3.0]

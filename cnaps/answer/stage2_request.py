@@ -853,7 +853,7 @@ class _Parser:
                     or low.endswith("n't"):
                 return None
             person = low.startswith(PERSON_NOUNS) and not low.endswith(("'s", "’s")) \
-                and self.low(j - 1) in DETERMINERS | {"photographer", "best", "old", "a"}
+                and (self.low(j - 1) in DETERMINERS | {"photographer", "best", "old", "a"} or self.is_glossed(j))
             if low in THIRD_PERSONS or person:
                 return f'contrast: someone else\'s factor ("{self.tokens[j].text}") while another is asked'
         return None
@@ -1100,6 +1100,12 @@ class _Parser:
                 break
             if low in DEG_NEGATORS or low.endswith("n't") or (low, self.low(j + 1)) in ALTERNATIVE_PHRASES:
                 return f'negated ("{self.tokens[j].text}")'
+        # "I already removed the noise in Lightroom": a removal done before, not the input's now
+        for j in self.words_before(first, 4):
+            low = self.low(j)
+            if low.startswith(TASK_VERBS) and low.endswith("ed") \
+                    and not any(self.low(k) in WANT_VERBS | MODALS for k in self.words_before(j, 4)):
+                return f'already removed ("{self.tokens[j].text}")'
         clause = [j for j in range(len(self.tokens)) if self.same_clause(first, j)]
         if why := self.absent_after(last, clause):
             return why
