@@ -102,6 +102,10 @@ def test_no_enlargement_wanted_in_other_languages(question, keeps):
     ("Phóng to ảnh gấp 20 lần được không?", [20.0], []),                                  # vi
     ("Mam zdjęcie z 1962 roku, odbitkę 6x9 cm.", [], []),   # a year and a print size, no factor
     ("Tôi có 3 bức ảnh năm 2005.", [], []),                 # "năm" is also "year": no times word
+    ("तस्वीर थोड़ी धुंधली है। मैं इसे दो गुना से पाँच गुना तक छापना चाहता हूँ।", [2.0, 5.0], ["blur"]),  # hi
+    ("तस्वीर में बहुत शोर है, मुझे इसे चार गुना बड़ा करना है।", [4.0], ["noise"]),           # hi
+    ("الآن أريد تكبيرها ثلاث مرات. الصورة ليست مشوشة.", [3.0], []),                     # ar
+    ("الصورة مشوشة قليلاً وأريد تكبيرها مرتين.", [2.0], ["noise"]),                     # ar
 ])
 def test_languages_read_from_a_table_of_number_words(question, scales, degradations):
     request = extract_request(question)

@@ -190,7 +190,8 @@ def _number_before(question: str, end: int, lang: Language) -> tuple[float, int]
     if m:
         return (v, m.start()) if (v := read_digits(m.group(1))) is not None else None
     if lang.numbers == "table":  # one number word of the language's table ("fyra", "четыре")
-        m = re.search(r"([^\W\d_]+)[\s-]?$", head)
+        # a word with its vowel signs (Devanagari "दो": "ो" is no \w character)
+        m = re.search(r"([^\W\d_][^\s\d\-.,;:!?()]*)[\s-]?$", head)
         value = lang.number_words.get(fold_accents(m.group(1).lower())) if m else None
         return (value, m.start()) if value is not None else None
     words = list(re.finditer(r"[^\W\d_]+(?:-[^\W\d_]+)?", head))[-4:]
