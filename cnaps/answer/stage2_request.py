@@ -119,8 +119,7 @@ IRREGULAR_PAST = frozenset(GRAMMAR["irregular_past"])
 NON_FINITE_BEFORE = frozenset(GRAMMAR["non_finite_before"])
 PAST_ADVERBS = frozenset(GRAMMAR["past_adverbs"])
 THIRD_PERSONS = frozenset(GRAMMAR["third_persons"])
-# "EDSR на 2x", "SwinIR at x4", "Real-ESRGAN für 4x": a preposition between a model and its scale
-SCALE_PREPOSITIONS = frozenset(("at", "for", "на", "для", "à", "pour", "für", "per", "para", "em", "op"))
+SCALE_PREPOSITIONS = frozenset(GRAMMAR["scale_prepositions"])
 PERSON_NOUNS = tuple(GRAMMAR["person_nouns"])
 ASKER_WORDS = frozenset(GRAMMAR["asker_words"])
 ABSENCE_WORDS = frozenset(GRAMMAR["absence_words"])
@@ -798,8 +797,7 @@ class _Parser:
         clause = [j for j in range(len(self.tokens)) if self.same_clause(i, j)]
         for j in clause:
             low, nxt = self.low(j), self.low(j + 1)
-            if low in ("ago", "previously", "formerly", "already", "tried", "yesterday") or (low, nxt) == ("back", "then") \
-                    or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
+            if self.past_time(j) or low in ("formerly", "already", "tried") or (low, nxt) == ("back", "then"):
                 return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         if verb := self.finite_past_verb(i):
             return f'contrast: done in the past ("{self.tokens[verb].text}") while another factor is asked now'
@@ -811,12 +809,17 @@ class _Parser:
                 break
             if low in WANT_VERBS | MODALS or low == "please":
                 break  # "The photos from last week, I need them 4x": asked now
-            if low in ("ago", "yesterday", "previously", "earlier") \
-                    or low == "last" and nxt in ("year", "month", "week", "time", "summer", "winter"):
+            if self.past_time(j) or low == "earlier":
                 # the asker's own past, or another language's time word ("以前、別のツールで2倍に…")
                 if self.is_glossed(j) or any(self.low(k) in ASKER_WORDS for k in range(j, i)):
                     return f'contrast: done in the past ("{self.tokens[j].text}") while another factor is asked now'
         return None
+
+    def past_time(self, j: int) -> bool:
+        """The word at `j` names a time in the past: "ago", "yesterday", "previously", "last week"."""
+        low = self.low(j)
+        return low in ("ago", "yesterday", "previously") \
+            or low == "last" and self.low(j + 1) in ("year", "month", "week", "time", "summer", "winter")
 
     def finite_past_verb(self, i: int) -> int | None:
         """A verb in the simple past before the factor, in its clause, with its subject before it
@@ -1124,9 +1127,10 @@ class _Parser:
                 return f'describes a feared output ("from {self.tokens[j].text}")'
         # "Will it come out looking like a real photo of him, or smeared like an oil painting?":
         # a question that opens with a modal and a verb of becoming asks about the output
-        opening = [j for j in self.sentence(first) if j < first and self.tokens[j].kind != "mark"]
+        sentence = self.sentence(first)
+        opening = [j for j in sentence if j < first and self.tokens[j].kind != "mark"]
         if len(opening) > 2 and self.low(opening[0]) in MODALS and self.low(opening[1]) not in ASKER_WORDS \
-                and self.asks(self.sentence(first)[-1]) and any(self.low(j) in RESULT_VERBS for j in opening[1:4]):
+                and self.asks(sentence[-1]) and any(self.low(j) in RESULT_VERBS for j in opening[1:4]):
             return f'describes a feared or future output ("{self.span(opening[0], opening[2])[0]} ...")'
         # "J'ai peur que les traits fins et les numéros deviennent flous": a fear said further back,
         # in the same clause, still governs the word (other languages have no "will" to mark it)
